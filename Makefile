@@ -1,0 +1,39 @@
+# Two commands do all the set-up on a fresh machine:
+#   make start   install (pinned, from uv.lock) and start the platform
+#   make test    install and run the whole test suite (what CI runs)
+
+UV_VERSION := 0.13.8
+TOOLS := .tools
+UV := $(TOOLS)/bin/uv
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: start test quick lint install clean
+
+$(UV):
+	python3 -m venv $(TOOLS)
+	$(TOOLS)/bin/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+$(VENV)/.synced: $(UV) pyproject.toml uv.lock
+	$(UV) sync --locked --quiet
+	touch $@
+
+install: $(VENV)/.synced
+
+start: install
+	$(BIN)/pymastery
+
+lint: install
+	$(BIN)/ruff check src tests benchmarks tools
+	$(BIN)/ruff format --check src tests benchmarks tools
+	$(BIN)/mypy src tests benchmarks tools
+
+test: lint
+	$(BIN)/pymastery validate
+	$(BIN)/pytest
+
+quick: install
+	$(BIN)/pytest -m "not content" -x -q
+
+clean:
+	rm -rf $(TOOLS) $(VENV) .mypy_cache .ruff_cache .pytest_cache

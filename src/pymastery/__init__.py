@@ -1,0 +1,1 @@
+"""Python Mastery: curriculum engine and learning platform."""

@@ -1,0 +1,1 @@
+"""The Django shell: settings, the progress models the CLI shares, and (later) the web app."""

@@ -1,0 +1,86 @@
+"""Recording and reading progress: the one place the CLI and the web app write it."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from django.db import transaction
+
+from pymastery.web.progress.models import ExerciseAttempt, HintReveal, QuizAnswer
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+
+    from pymastery.core.grading import GradeResult
+
+LOCAL_LEARNER = "learner"
+
+
+def local_learner() -> User:
+    """The single user of single-user mode: no sign-up, one progress shared by CLI and web."""
+    user, _ = User.objects.get_or_create(username=LOCAL_LEARNER)
+    return user
+
+
+def record_attempt(
+    learner: User, section: str, result: GradeResult, source: str
+) -> ExerciseAttempt:
+    passed = sum(test.status == "pass" for test in result.tests)
+    return ExerciseAttempt.objects.create(
+        learner=learner,
+        section=section,
+        status=result.status,
+        passed_tests=passed,
+        total_tests=len(result.tests),
+        result=result.model_dump(mode="json"),
+        source=source,
+    )
+
+
+def reveal_next_hint(learner: User, section: str, available: int) -> int:
+    """Reveal one more hint (up to `available`); returns how many are now revealed."""
+    with transaction.atomic():
+        counter, _ = HintReveal.objects.select_for_update().get_or_create(
+            learner=learner, section=section
+        )
+        if counter.revealed < available:
+            counter.revealed += 1
+            counter.save(update_fields=["revealed", "updated_at"])
+        return int(counter.revealed)
+
+
+def hints_revealed(learner: User, section: str) -> int:
+    counter = HintReveal.objects.filter(learner=learner, section=section).first()
+    return counter.revealed if counter else 0
+
+
+def record_choice(
+    learner: User, section: str, question: int, chosen: int, correct: bool
+) -> QuizAnswer:
+    return QuizAnswer.objects.create(
+        learner=learner,
+        section=section,
+        kind=QuizAnswer.Kind.MULTIPLE_CHOICE,
+        question=question,
+        chosen_option=chosen,
+        correct=correct,
+    )
+
+
+def record_discussion(
+    learner: User, section: str, question: int, answer: str, rubric_met: list[int]
+) -> QuizAnswer:
+    return QuizAnswer.objects.create(
+        learner=learner,
+        section=section,
+        kind=QuizAnswer.Kind.DISCUSSION,
+        question=question,
+        answer_text=answer,
+        rubric_met=rubric_met,
+    )
+
+
+def exercise_passed(learner: User, section: str) -> bool:
+    return ExerciseAttempt.objects.filter(
+        learner=learner, section=section, status=ExerciseAttempt.Status.PASS
+    ).exists()

@@ -1,0 +1,73 @@
+"""What a learner has done: exercise attempts, hints revealed, quiz answers.
+
+Sections are referred to by their key ("5.3"): the catalog, not the database, holds content.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+
+class ExerciseAttempt(models.Model):
+    class Status(models.TextChoices):
+        PASS = "pass"
+        FAIL = "fail"
+        ERROR = "error"
+
+    learner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="exercise_attempts"
+    )
+    section = models.CharField(max_length=8, db_index=True)
+    status = models.CharField(max_length=5, choices=Status.choices)
+    passed_tests = models.PositiveSmallIntegerField(default=0)
+    total_tests = models.PositiveSmallIntegerField(default=0)
+    result = models.JSONField()
+    source = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["learner", "section", "-created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.section} {self.status} ({self.passed_tests}/{self.total_tests})"
+
+
+class HintReveal(models.Model):
+    learner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="hint_reveals"
+    )
+    section = models.CharField(max_length=8)
+    revealed = models.PositiveSmallIntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["learner", "section"], name="one_hint_counter_per_section"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.section}: {self.revealed} hints"
+
+
+class QuizAnswer(models.Model):
+    class Kind(models.TextChoices):
+        MULTIPLE_CHOICE = "mc", "multiple choice"
+        DISCUSSION = "discussion"
+
+    learner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="quiz_answers"
+    )
+    section = models.CharField(max_length=8, db_index=True)
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    question = models.PositiveSmallIntegerField()
+    chosen_option = models.PositiveSmallIntegerField(null=True, blank=True)
+    correct = models.BooleanField(null=True)
+    answer_text = models.TextField(blank=True)
+    rubric_met = models.JSONField(default=list, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.section} {self.kind}[{self.question}]"

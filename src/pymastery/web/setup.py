@@ -1,0 +1,20 @@
+"""Start Django from outside manage.py (the CLI) and bring the database up to date."""
+
+from __future__ import annotations
+
+import os
+
+
+def start_django() -> None:
+    """Configure Django and apply pending migrations; cheap when there are none."""
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "pymastery.web.settings")
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    executor = MigrationExecutor(connection)
+    if executor.migration_plan(executor.loader.graph.leaf_nodes()):
+        call_command("migrate", verbosity=0, interactive=False)
