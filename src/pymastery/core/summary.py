@@ -14,13 +14,14 @@ from pathlib import Path
 from typing import Any
 
 CORE = Path(__file__).resolve().parent
+CACHE_FOLDERS = {"__pycache__", ".mypy_cache", ".ruff_cache", ".pytest_cache"}
 
 
 def fingerprint(root: Path) -> str:
     digest = hashlib.blake2b(digest_size=16)
     for folder in (root, CORE):
         for directory, subfolders, files in os.walk(folder):
-            subfolders.sort()
+            subfolders[:] = sorted(name for name in subfolders if name not in CACHE_FOLDERS)
             for name in sorted(files):
                 stat = os.stat(os.path.join(directory, name))
                 digest.update(f"{directory}/{name}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())

@@ -99,6 +99,7 @@ def main() -> None:
     unpooled = app_engine("s5_2_pool_none", poolclass=NullPool)
     with pinged.connect() as conn:
         driver_conn = conn.connection.dbapi_connection
+        assert driver_conn is not None
         timings = median_ms(
             {
                 "pooled checkout + SELECT 1": (lambda: select_one(engine), 200),

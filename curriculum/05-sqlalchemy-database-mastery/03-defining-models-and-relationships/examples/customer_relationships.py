@@ -59,7 +59,9 @@ class BillingAddress(Base):
 
 
 def show_sql(conn: Any, cursor: Any, statement: str, params: Any, *args: Any) -> None:
-    print("   SQL:", " ".join(statement.split()), params)
+    """Print each statement on one line, with its parameters in a stable key order."""
+    rows = [dict(sorted(row.items())) for row in (params if isinstance(params, list) else [params])]
+    print("   SQL:", " ".join(statement.split()), rows[0] if len(rows) == 1 else rows)
 
 
 def main() -> None:

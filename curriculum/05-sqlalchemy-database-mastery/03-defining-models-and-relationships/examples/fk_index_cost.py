@@ -36,17 +36,16 @@ class Invoice(Base):
 
 
 def unindexed_foreign_keys(engine: Engine, table: str) -> list[list[str]]:
-    """FK column lists of `table` that are not the leading columns of any index."""
+    """FK column lists of `table` that are not the leading columns of any index or the PK."""
     insp = inspect(engine)
-    leading = [index["column_names"] for index in insp.get_indexes(table)]
-    leading.append(insp.get_pk_constraint(table)["constrained_columns"])
-    return [
-        fk["constrained_columns"]
-        for fk in insp.get_foreign_keys(table)
-        if not any(
-            cols[: len(fk["constrained_columns"])] == fk["constrained_columns"] for cols in leading
-        )
-    ]
+    covered: list[list[str | None]] = [ix["column_names"] for ix in insp.get_indexes(table)]
+    covered.append(list(insp.get_pk_constraint(table)["constrained_columns"]))
+    missing = []
+    for fk in insp.get_foreign_keys(table):
+        columns = fk["constrained_columns"]
+        if not any(index_cols[: len(columns)] == columns for index_cols in covered):
+            missing.append(columns)
+    return missing
 
 
 def time_deletes(engine: Engine, first_id: int) -> float:

@@ -77,7 +77,7 @@ class CustomerComment(Comment):
 
 def show_select(conn: Any, cursor: Any, statement: str, params: Any, *args: Any) -> None:
     if statement.startswith("SELECT"):
-        print("   SQL:", " ".join(statement.split()), params)
+        print("   SQL:", " ".join(statement.split()), dict(sorted(params.items())))
 
 
 def main() -> None:
