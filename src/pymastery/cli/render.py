@@ -74,16 +74,18 @@ def home(catalog: Catalog) -> None:
         first = ready[0].key
     else:
         first = "5.1"
-    lines += [
-        "[bold]Start here:[/]",
-        f"  pymastery read {first}              read the lesson",
-        f"  pymastery run {first}               run its examples against local services",
-        f"  pymastery exercise start {first}    put the exercise in your workspace",
-        f"  pymastery exercise check {first}    check your solution (--watch to re-check on save)",
-        f"  pymastery quiz {first}              take the quiz",
-        "  pymastery status                 curriculum completion per module",
-        "  pymastery --help                 every command",
+    commands = [
+        (f"read {first}", "read the lesson"),
+        (f"run {first}", "run its examples against the local services"),
+        (f"exercise start {first}", "put the exercise in your workspace"),
+        (f"exercise check {first}", "check your solution (add --watch)"),
+        (f"exercise hint {first}", "reveal the next hint"),
+        (f"quiz {first}", "take the quiz"),
+        ("status", "curriculum completion per module"),
+        ("--help", "every command"),
     ]
+    lines.append("[bold]Start here:[/]")
+    lines += [f"  pymastery {command:<20} {purpose}" for command, purpose in commands]
     out.print(Panel("\n".join(lines), title="🐍 pymastery", expand=False))
     if catalog.paths:
         out.print(

@@ -140,11 +140,16 @@ class InvoiceLine(Base):
     unit_price: Mapped[Money]
 
 
-def print_ddl(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-    """Print each CREATE statement exactly as it goes to the server."""
-    if statement.lstrip().startswith("CREATE"):
-        lines = statement.strip().replace("\t", "    ").splitlines()
-        print("\n".join(line.rstrip() for line in lines) + ";\n")
+class DdlRecorder:
+    """Keep each CREATE statement exactly as it goes to the server."""
+
+    def __init__(self) -> None:
+        self.statements: list[str] = []
+
+    def __call__(self, conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if statement.lstrip().startswith("CREATE"):
+            lines = statement.strip().replace("\t", "    ").splitlines()
+            self.statements.append("\n".join(line.rstrip() for line in lines) + ";")
 
 
 def try_invoice(conn: Connection, label: str, **values: Any) -> None:
@@ -162,9 +167,14 @@ def try_invoice(conn: Connection, label: str, **values: Any) -> None:
 def main() -> None:
     engine = create_engine(POSTGRES_URL)
     Base.metadata.drop_all(engine)
-    event.listen(engine, "before_cursor_execute", print_ddl)
+    recorder = DdlRecorder()
+    event.listen(engine, "before_cursor_execute", recorder)
     Base.metadata.create_all(engine)
-    event.remove(engine, "before_cursor_execute", print_ddl)
+    event.remove(engine, "before_cursor_execute", recorder)
+    # Tables arrive in FK dependency order; a table's indexes come from a set, so sort them.
+    tables = [ddl for ddl in recorder.statements if ddl.startswith("CREATE TABLE")]
+    indexes = sorted(ddl for ddl in recorder.statements if not ddl.startswith("CREATE TABLE"))
+    print("\n\n".join(tables + indexes), end="\n\n")
     try:
         with engine.begin() as conn:
             conn.execute(

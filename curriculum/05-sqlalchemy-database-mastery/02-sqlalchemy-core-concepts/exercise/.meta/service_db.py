@@ -1,30 +1,15 @@
-"""The database layer of a small service: engine, session factory, unit of work, table inspection.
+"""The database layer of a small service: engine, session factory, unit of work, drift check.
 
-Everything here is created once per process and shared; request handlers and jobs only ever
-see `unit_of_work(...)` and the objects it yields.
+Everything here is built once per process and shared; request handlers and jobs only see
+`unit_of_work(...)` and the session it yields. `schema_drift` runs in CI and at start-up to
+catch models that no longer match the database they are deployed against.
 """
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 
-from sqlalchemy import Engine, MetaData, Table, create_engine
+from sqlalchemy import Engine, MetaData, create_engine, inspect
 from sqlalchemy.orm import Session, sessionmaker
-
-
-@dataclass(frozen=True)
-class ColumnInfo:
-    name: str
-    type_name: str  # as PostgreSQL spells it, e.g. "NUMERIC(10, 2)", "TIMESTAMP WITH TIME ZONE"
-    nullable: bool
-
-
-@dataclass(frozen=True)
-class TableInfo:
-    name: str
-    columns: tuple[ColumnInfo, ...]  # in table order
-    primary_key: tuple[str, ...]
-    foreign_keys: tuple[tuple[str, str], ...]  # (local column, "table.column"), sorted
 
 
 def build_engine(
@@ -38,9 +23,11 @@ def build_engine(
 ) -> Engine:
     """Create the process-wide engine.
 
-    Requirements: a QueuePool with exactly the given size, overflow and checkout timeout;
-    stale connections detected before use; every connection tagged with application_name
-    and limited by statement_timeout_ms on the server.
+    - a QueuePool holding pool_size connections, allowing max_overflow extra ones, and
+      raising sqlalchemy.exc.TimeoutError after pool_timeout seconds of waiting;
+    - a connection the server has dropped is detected and replaced before it is handed out;
+    - every connection shows application_name in pg_stat_activity and has PostgreSQL's
+      statement_timeout set to statement_timeout_ms.
     """
     return create_engine(
         url,
@@ -56,29 +43,54 @@ def build_engine(
 
 
 def build_session_factory(engine: Engine) -> sessionmaker[Session]:
-    """Sessions bound to engine whose objects stay readable after commit."""
+    """A factory of sessions bound to engine whose objects stay readable after commit."""
     return sessionmaker(engine, expire_on_commit=False)
 
 
 @contextmanager
 def unit_of_work(factory: sessionmaker[Session]) -> Iterator[Session]:
-    """Yield a session in a transaction: commit on success, roll back and re-raise on error,
-    and always return the connection to the pool."""
+    """Yield a session inside a transaction.
+
+    Commit when the block succeeds; roll back and re-raise when it fails; in both cases
+    close the session so its connection goes back to the pool.
+    """
     with factory.begin() as session:
         yield session
 
 
-def describe_table(engine: Engine, table_name: str) -> TableInfo:
-    """Reflect table_name and describe it. Raises sqlalchemy.exc.NoSuchTableError if absent."""
-    table = Table(table_name, MetaData(), autoload_with=engine)
-    columns = tuple(
-        ColumnInfo(col.name, col.type.compile(dialect=engine.dialect), bool(col.nullable))
-        for col in table.columns
-    )
-    foreign_keys = sorted((fk.parent.name, fk.target_fullname) for fk in table.foreign_keys)
-    return TableInfo(
-        name=table.name,
-        columns=columns,
-        primary_key=tuple(col.name for col in table.primary_key),
-        foreign_keys=tuple(foreign_keys),
-    )
+def schema_drift(engine: Engine, declared: MetaData) -> list[str]:
+    """Compare every table in `declared` with the live database; return sorted findings.
+
+    Findings, exactly in these forms (types as PostgreSQL spells them):
+      "missing table invoices"
+      "invoices: missing column note"
+      "invoices: unexpected column legacy_flag"
+      "invoices.note: nullable in model, NOT NULL in database"   (or the reverse wording)
+      "invoices.total: NUMERIC(12, 2) in model, NUMERIC(10, 2) in database"
+    Tables that exist in the database but not in `declared` are not reported.
+    """
+    inspector = inspect(engine)
+    dialect = engine.dialect
+    findings: list[str] = []
+    for table in declared.sorted_tables:
+        if not inspector.has_table(table.name):
+            findings.append(f"missing table {table.name}")
+            continue
+        live = {col["name"]: col for col in inspector.get_columns(table.name)}
+        for name in live.keys() - table.columns.keys():
+            findings.append(f"{table.name}: unexpected column {name}")
+        for column in table.columns:
+            found = live.get(column.name)
+            if found is None:
+                findings.append(f"{table.name}: missing column {column.name}")
+                continue
+            where = f"{table.name}.{column.name}"
+            if bool(column.nullable) != found["nullable"]:
+                model = "nullable" if column.nullable else "NOT NULL"
+                database = "nullable" if found["nullable"] else "NOT NULL"
+                findings.append(f"{where}: {model} in model, {database} in database")
+            model_type = column.type.compile(dialect=dialect)
+            live_type = found["type"].compile(dialect=dialect)
+            if model_type != live_type:
+                findings.append(f"{where}: {model_type} in model, {live_type} in database")
+    return sorted(findings)
