@@ -45,8 +45,10 @@ def main() -> None:
         for name, command in cases.items():
             seconds = sorted(timings(command, args.runs, env))
             p90 = seconds[int(len(seconds) * 0.9) - 1]
-            print(f"{name:<26} {statistics.median(seconds) * 1000:>7.1f}ms "
-                  f"{p90 * 1000:>7.1f}ms {seconds[0] * 1000:>7.1f}ms")
+            print(
+                f"{name:<26} {statistics.median(seconds) * 1000:>7.1f}ms "
+                f"{p90 * 1000:>7.1f}ms {seconds[0] * 1000:>7.1f}ms"
+            )
 
 
 if __name__ == "__main__":

@@ -29,8 +29,9 @@ def fill(root: Path, count: int) -> int:
     sources = [s.content.folder for s in catalog.sections if s.content is not None]
     if not sources:
         raise SystemExit("no written section to copy")
-    planned = [(m.folder, s.folder_name) for m in catalog.modules for s in m.sections
-               if s.content is None]
+    planned = [
+        (m.folder, s.folder_name) for m in catalog.modules for s in m.sections if s.content is None
+    ]
     filled = len(sources)
     for (module_folder, name), source in zip(planned, itertools.cycle(sources), strict=False):
         if filled >= count:

@@ -121,6 +121,26 @@ def status(root: RootOption = None, as_json: JsonOption = False) -> None:
 
 
 @app.command()
+def search(
+    query: Annotated[str, typer.Argument(help="What you want to learn about.")],
+    limit: Annotated[int, typer.Option(min=1, max=100, help="How many results.")] = 10,
+    root: RootOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Search lessons, quizzes, exercises and planned sections, best match first."""
+    from pymastery.core.locations import cache_dir, default_root
+    from pymastery.core.search import open_index
+
+    hits = open_index(root or default_root(), cache_dir()).search(query, limit)
+    if as_json:
+        print(json.dumps([hit.as_json() for hit in hits]))
+    else:
+        from pymastery.cli import render
+
+        render.search_hits(query, hits)
+
+
+@app.command()
 def read(
     section_key: Annotated[str, typer.Argument(metavar="SECTION")], root: RootOption = None
 ) -> None:

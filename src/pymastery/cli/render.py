@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from pymastery.core.grading import GradeResult
     from pymastery.core.model import Catalog, Section
     from pymastery.core.runner import ExampleRun
+    from pymastery.core.search import Hit
     from pymastery.core.verify import SectionReport
 
 
@@ -219,3 +220,20 @@ def grade_result(result: GradeResult, file: Path) -> None:
             f"[bold]{passed}/{len(result.tests)} tests pass.[/] "
             "Stuck? [bold]pymastery exercise hint[/] reveals a hint."
         )
+
+
+def search_hits(query: str, hits: Sequence[Hit]) -> None:
+    from rich.markup import escape
+
+    out = console()
+    if not hits:
+        out.print(f"No section matches {query!r}. Try fewer or more general words.")
+        return
+    for hit in hits:
+        planned = " [yellow](planned)[/]" if hit.planned else ""
+        out.print(
+            f"[bold]{hit.section:>5}[/]  {escape(hit.title)}{planned}  [grey50]"
+            f"{escape(hit.module)}[/]"
+        )
+        if hit.snippet:
+            out.print(f"       [grey62]{escape(hit.snippet)}[/]")
