@@ -24,9 +24,9 @@ start: install
 	$(BIN)/pymastery
 
 lint: install
-	$(BIN)/ruff check src tests benchmarks tools
-	$(BIN)/ruff format --check src tests benchmarks tools
-	$(BIN)/mypy src tests benchmarks tools
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/mypy src tests benchmarks
 
 test: lint
 	$(BIN)/pymastery validate
