@@ -72,6 +72,18 @@ def home(context: typer.Context) -> None:
 
 
 @app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")] = 8000,
+    workers: Annotated[int, typer.Option(min=1, max=64, help="Worker processes.")] = 2,
+) -> None:
+    """Start the web app (single-user on 127.0.0.1 with SQLite unless configured otherwise)."""
+    from pymastery.cli import serving
+
+    serving.serve(host, port, workers)
+
+
+@app.command()
 def validate(
     path: Annotated[
         Path | None, typer.Argument(help="Curriculum folder (default: the project's own).")

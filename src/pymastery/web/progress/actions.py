@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from django.contrib.auth.models import AnonymousUser, User
 from django.db import transaction
 
 from pymastery.web.progress.models import ExerciseAttempt, HintReveal, QuizAnswer
 
 if TYPE_CHECKING:
-    from django.contrib.auth.models import User
-
     from pymastery.core.grading import GradeResult
 
 LOCAL_LEARNER = "learner"
@@ -84,3 +83,19 @@ def exercise_passed(learner: User, section: str) -> bool:
     return ExerciseAttempt.objects.filter(
         learner=learner, section=section, status=ExerciseAttempt.Status.PASS
     ).exists()
+
+
+def section_states(learner: User | AnonymousUser) -> dict[str, str]:
+    """Per section key: "passed" when the exercise passed, "tried" when attempted."""
+    if not learner.is_authenticated:
+        return {}
+    states: dict[str, str] = {}
+    rows = (
+        ExerciseAttempt.objects.filter(learner=learner).values_list("section", "status").distinct()
+    )
+    for section, status in rows:
+        if status == ExerciseAttempt.Status.PASS:
+            states[section] = "passed"
+        else:
+            states.setdefault(section, "tried")
+    return states

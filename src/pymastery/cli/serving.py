@@ -1,0 +1,43 @@
+"""`pymastery serve`: bring the database up to date, then hand over to gunicorn."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+from pymastery.cli.render import console
+
+
+def serve(host: str, port: int, workers: int) -> None:
+    from pymastery.web.setup import start_django
+
+    start_django()
+    from django.conf import settings
+
+    mode = "single-user" if settings.SINGLE_USER else "cohort"
+    database = settings.DATABASES["default"]["NAME"]
+    console().print(
+        f"[bold]Python Mastery[/] ({mode}) on [link]http://{host}:{port}/[/link]"
+        f" · database {database} · Ctrl-C stops it"
+    )
+    gunicorn = str(Path(sys.executable).with_name("gunicorn"))
+    os.execv(
+        gunicorn,
+        [
+            gunicorn,
+            "pymastery.web.wsgi:application",
+            "--bind",
+            f"{host}:{port}",
+            "--workers",
+            str(workers),
+            "--worker-class",
+            "gthread",
+            "--threads",
+            "4",
+            "--no-control-socket",
+            "--log-level",
+            "warning",
+            "--preload",
+        ],
+    )

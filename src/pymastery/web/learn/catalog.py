@@ -1,0 +1,45 @@
+"""The catalog as the web process sees it: loaded once, lessons rendered once each."""
+
+from __future__ import annotations
+
+import os
+from functools import cache
+from pathlib import Path
+
+from pymastery.core.loader import load_catalog
+from pymastery.core.locations import cache_dir, default_root
+from pymastery.core.model import Catalog, Section
+from pymastery.core.render import RenderedLesson, render_lesson
+from pymastery.core.search import SearchIndex, open_index
+
+
+def curriculum_root() -> Path:
+    configured = os.environ.get("PYMASTERY_CURRICULUM")
+    return Path(configured) if configured else default_root()
+
+
+@cache
+def catalog() -> Catalog:
+    loaded, _ = load_catalog(curriculum_root())
+    return loaded
+
+
+@cache
+def lesson(key: str) -> RenderedLesson | None:
+    section = catalog().section(key)
+    if section is None or section.content is None:
+        return None
+    return render_lesson(section.content)
+
+
+@cache
+def search_index() -> SearchIndex:
+    return open_index(curriculum_root(), cache_dir())
+
+
+def neighbours(section: Section) -> tuple[Section | None, Section | None]:
+    ordered = catalog().sections
+    index = ordered.index(section)
+    before = ordered[index - 1] if index > 0 else None
+    after = ordered[index + 1] if index + 1 < len(ordered) else None
+    return before, after

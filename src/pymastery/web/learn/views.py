@@ -1,0 +1,130 @@
+"""Pages for reading and running: thin views over the catalog and the progress actions."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.views.decorators.cache import cache_control
+from django.views.decorators.http import require_GET, require_POST
+
+from pymastery.core import runner, services
+from pymastery.core.model import Module, Section
+from pymastery.core.render import pygments_css
+from pymastery.web.learn.catalog import catalog, lesson, neighbours, search_index
+from pymastery.web.progress.actions import section_states
+
+
+def get_module(number: int) -> Module:
+    module = catalog().module(number)
+    if module is None:
+        raise Http404(f"no module {number}")
+    return module
+
+
+def get_section(key: str) -> Section:
+    section = catalog().section(key)
+    if section is None:
+        raise Http404(f"no section {key}")
+    return section
+
+
+@require_GET
+def home(request: HttpRequest) -> HttpResponse:
+    states = section_states(request.user)
+    modules = [
+        (module, sum(states.get(s.key) == "passed" for s in module.sections))
+        for module in catalog().modules
+    ]
+    return render(
+        request, "learn/home.html", {"modules": modules, "paths": catalog().paths, "states": states}
+    )
+
+
+@require_GET
+def module_detail(request: HttpRequest, number: int) -> HttpResponse:
+    module = get_module(number)
+    prerequisites = [m for n in module.meta.prerequisites if (m := catalog().module(n))]
+    return render(
+        request,
+        "learn/module.html",
+        {
+            "module": module,
+            "prerequisites": prerequisites,
+            "states": section_states(request.user),
+        },
+    )
+
+
+@require_GET
+def path_detail(request: HttpRequest, path_id: str) -> HttpResponse:
+    learning_path = next((p for p in catalog().paths if p.id == path_id), None)
+    if learning_path is None:
+        raise Http404(f"no learning path {path_id}")
+    modules = [m for n in learning_path.modules if (m := catalog().module(n))]
+    return render(
+        request,
+        "learn/path.html",
+        {"path": learning_path, "modules": modules, "states": section_states(request.user)},
+    )
+
+
+@require_GET
+def section_detail(request: HttpRequest, key: str) -> HttpResponse:
+    section = get_section(key)
+    module = get_module(section.module_number)
+    before, after = neighbours(section)
+    return render(
+        request,
+        "learn/section.html",
+        {
+            "section": section,
+            "module": module,
+            "lesson": lesson(key),
+            "previous": before,
+            "next": after,
+            "can_run": settings.SINGLE_USER,
+        },
+    )
+
+
+@require_POST
+def run_example(request: HttpRequest, key: str, name: str) -> HttpResponse:
+    section = get_section(key)
+    if section.content is None or (example := section.content.example(name)) is None:
+        raise Http404(f"no example {name} in section {key}")
+    if not settings.SINGLE_USER:
+        return render(
+            request,
+            "learn/_example_output.html",
+            {
+                "error": "Running examples is available in single-user mode (pymastery serve on "
+                "your own machine)."
+            },
+        )
+    blocked = services.unreachable(example.services) or services.ensure_databases(example.services)
+    if blocked:
+        return render(request, "learn/_example_output.html", {"error": "\n".join(blocked)})
+    run = runner.run_example(section.content, example)
+    difference = runner.output_difference(section.content, run)
+    return render(
+        request,
+        "learn/_example_output.html",
+        {"run": run, "matches": not difference and run.exit_code == 0},
+    )
+
+
+@require_GET
+def search(request: HttpRequest) -> HttpResponse:
+    query = request.GET.get("q", "").strip()[:200]
+    hits = search_index().search(query, limit=20) if query else []
+    template = (
+        "learn/_search_results.html" if request.headers.get("HX-Request") else "learn/search.html"
+    )
+    return render(request, template, {"query": query, "hits": hits})
+
+
+@require_GET
+@cache_control(max_age=86400, public=True)
+def highlight_css(request: HttpRequest) -> HttpResponse:
+    return HttpResponse(pygments_css(), content_type="text/css")
