@@ -18,7 +18,13 @@ $(VENV)/.synced: $(UV) pyproject.toml uv.lock
 	$(UV) sync --locked --quiet
 	touch $@
 
-install: $(VENV)/.synced
+# Browser assets come from npm at build time (pinned by package-lock.json); none at run time.
+VENDORED := src/pymastery/web/static/vendor/.vendored
+$(VENDORED): frontend/package.json frontend/package-lock.json frontend/vendor.mjs
+	cd frontend && npm ci --no-audit --no-fund --loglevel=error && npm run --silent vendor
+	touch $@
+
+install: $(VENV)/.synced $(VENDORED)
 
 start: install
 	$(BIN)/pymastery
