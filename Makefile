@@ -20,7 +20,7 @@ $(VENV)/.synced: $(UV) pyproject.toml uv.lock
 
 # Browser assets come from npm at build time (pinned by package-lock.json); none at run time.
 VENDORED := src/pymastery/web/static/vendor/.vendored
-$(VENDORED): frontend/package.json frontend/package-lock.json frontend/vendor.mjs
+$(VENDORED): frontend/package.json frontend/package-lock.json frontend/vendor.mjs frontend/editor.js
 	cd frontend && npm ci --no-audit --no-fund --loglevel=error && npm run --silent vendor
 	touch $@
 

@@ -77,6 +77,11 @@ def render_markdown(text: str) -> str:
     return str(markdown().renderer.render(tokens, markdown().options, {}))
 
 
+def render_inline(text: str) -> str:
+    """One line of Markdown (an option, a hint) without a wrapping paragraph."""
+    return str(markdown().renderInline(text))
+
+
 def render_lesson(content: SectionContent) -> RenderedLesson:
     tokens = markdown().parse(content.lesson)
     toc: list[TocEntry] = []

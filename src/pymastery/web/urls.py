@@ -1,6 +1,6 @@
 from django.urls import URLPattern, path
 
-from pymastery.web.learn import views
+from pymastery.web.learn import practice_views, views
 
 urlpatterns: list[URLPattern] = [
     path("", views.home, name="home"),
@@ -8,6 +8,23 @@ urlpatterns: list[URLPattern] = [
     path("paths/<slug:path_id>/", views.path_detail, name="path"),
     path("sections/<str:key>/", views.section_detail, name="section"),
     path("sections/<str:key>/examples/<str:name>/run", views.run_example, name="run-example"),
+    path("sections/<str:key>/exercise/", practice_views.exercise_page, name="exercise"),
+    path("sections/<str:key>/exercise/check", practice_views.exercise_check, name="exercise-check"),
+    path("sections/<str:key>/exercise/hint", practice_views.exercise_hint, name="exercise-hint"),
+    path(
+        "sections/<str:key>/exercise/give-up",
+        practice_views.exercise_give_up,
+        name="exercise-give-up",
+    ),
+    path("sections/<str:key>/quiz/", practice_views.quiz_page, name="quiz"),
+    path(
+        "sections/<str:key>/quiz/<int:index>/answer", practice_views.quiz_answer, name="quiz-answer"
+    ),
+    path(
+        "sections/<str:key>/quiz/discussion/<int:index>",
+        practice_views.discussion_answer,
+        name="discussion-answer",
+    ),
     path("search/", views.search, name="search"),
     path("highlight.css", views.highlight_css, name="highlight-css"),
 ]

@@ -99,3 +99,27 @@ def section_states(learner: User | AnonymousUser) -> dict[str, str]:
         else:
             states.setdefault(section, "tried")
     return states
+
+
+def show_solution(learner: User, section: str) -> None:
+    """The learner gave up: the reference solution may be shown from now on."""
+    HintReveal.objects.update_or_create(
+        learner=learner, section=section, defaults={"solution_shown": True}
+    )
+
+
+def may_see_solution(learner: User, section: str) -> bool:
+    return (
+        exercise_passed(learner, section)
+        or HintReveal.objects.filter(learner=learner, section=section, solution_shown=True).exists()
+    )
+
+
+def latest_source(learner: User, section: str) -> str | None:
+    attempt = (
+        ExerciseAttempt.objects.filter(learner=learner, section=section)
+        .order_by("-created_at", "-id")
+        .only("source")
+        .first()
+    )
+    return attempt.source if attempt else None

@@ -39,6 +39,7 @@ class HintReveal(models.Model):
     )
     section = models.CharField(max_length=8)
     revealed = models.PositiveSmallIntegerField(default=0)
+    solution_shown = models.BooleanField(default=False)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
