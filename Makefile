@@ -1,5 +1,5 @@
 # Two commands do all the set-up on a fresh machine:
-#   make start   install (pinned, from uv.lock) and start the platform
+#   make start   install (pinned, from uv.lock and package-lock.json) and start the web app
 #   make test    install and run the whole test suite (what CI runs)
 
 UV_VERSION := 0.13.8
@@ -27,7 +27,7 @@ $(VENDORED): frontend/package.json frontend/package-lock.json frontend/vendor.mj
 install: $(VENV)/.synced $(VENDORED)
 
 start: install
-	$(BIN)/pymastery
+	$(BIN)/pymastery serve
 
 lint: install
 	$(BIN)/ruff check src tests benchmarks

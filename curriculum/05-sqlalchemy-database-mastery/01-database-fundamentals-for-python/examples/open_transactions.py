@@ -25,7 +25,8 @@ def sessions(admin: psycopg.Connection) -> None:
         "SELECT application_name, state, coalesce(wait_event_type, '-'),"
         " (SELECT string_agg(b.application_name, ',') FROM pg_stat_activity b"
         "   WHERE b.pid = ANY (pg_blocking_pids(a.pid)))"
-        " FROM pg_stat_activity a WHERE application_name LIKE 's5_1_%' ORDER BY 1"
+        " FROM pg_stat_activity a"
+        " WHERE datname = current_database() AND application_name LIKE 's5_1_%' ORDER BY 1"
     ).fetchall()
     for name, state, waiting_on, blocked_by in rows:
         print(f"  {name:<20} {state:<20} wait={waiting_on:<7} blocked_by={blocked_by or '-'}")
@@ -60,7 +61,8 @@ def postgres_lock_queue() -> None:
     deadline = time.monotonic() + 5
     while not admin.execute(
         "SELECT 1 FROM pg_stat_activity"
-        " WHERE application_name = 's5_1_migration' AND wait_event_type = 'Lock'"
+        " WHERE datname = current_database() AND application_name = 's5_1_migration'"
+        " AND wait_event_type = 'Lock'"
     ).fetchone():
         if time.monotonic() > deadline:
             raise RuntimeError("the ALTER never started waiting for its lock")
