@@ -114,3 +114,38 @@ def test_the_quiz_explains_every_option_and_records_answers(learner: Learner) ->
     assert choices == [(0, 0), (1, 1), (2, 1), (3, 1), (4, 1)]
     assert len(essays) == 3
     assert essays[0] == ("My design uses one schema per tenant.", "[1, 2]")
+
+
+def test_watch_checks_again_on_every_save(learner: Learner) -> None:
+    import subprocess
+    import time
+
+    from tests.conftest import CLI
+
+    starter, solution, folder = exercise_paths("5.1")
+    learner.run("exercise", "start", "5.1")
+    mine = learner.home / "workspace" / folder / starter.name
+    seen: list[str] = []
+    with subprocess.Popen([str(CLI), "exercise", "check", "5.1", "--watch"], env=learner.env,
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                          text=True) as watcher:
+        assert watcher.stdout is not None
+        try:
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:
+                line = watcher.stdout.readline()
+                seen.append(line)
+                if "Watching" in line:
+                    break
+            mine.write_text(solution.read_text())
+            while time.monotonic() < deadline:
+                line = watcher.stdout.readline()
+                seen.append(line)
+                if "tests pass. Well done." in line:
+                    break
+        finally:
+            watcher.terminate()
+            watcher.wait(timeout=10)
+    output = "".join(seen)
+    assert "Watching" in output, output
+    assert "tests pass. Well done." in output, output

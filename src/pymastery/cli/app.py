@@ -298,4 +298,17 @@ def quiz(
 
 
 def main() -> None:
-    app()
+    """Run the CLI; an unexpected failure is one clear line, the traceback only on request."""
+    import os
+
+    try:
+        app()
+    except KeyboardInterrupt:
+        raise SystemExit(130) from None
+    except Exception as error:  # the last line of defence: never a bare traceback
+        if os.environ.get("PYMASTERY_DEBUG"):
+            raise
+        print(f"pymastery: internal error: {type(error).__name__}: {error}\n"
+              "Run again with PYMASTERY_DEBUG=1 to see the traceback, and please report it.",
+              file=sys.stderr)
+        raise SystemExit(2) from None

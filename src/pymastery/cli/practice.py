@@ -11,20 +11,30 @@ from pymastery.cli import workspace
 from pymastery.cli.render import console, grade_result
 
 if TYPE_CHECKING:
+    from types import ModuleType
+
     from pymastery.core.grading import GradeResult
     from pymastery.core.model import Section
 
 
+def progress() -> ModuleType:
+    """The progress actions, with Django started and the database migrated."""
+    from pymastery.web.setup import start_django
+
+    start_django()
+    from pymastery.web.progress import actions
+
+    return actions
+
+
 def check_once(section: Section, file: Path) -> GradeResult:
     from pymastery.core.grading import grade
-    from pymastery.web.progress import actions
-    from pymastery.web.setup import start_django
 
     assert section.content is not None
     console().print(f"[bold]Checking {section.key}[/] · {file}")
     result = grade(section.content.exercise, file)
     grade_result(result, file)
-    start_django()
+    actions = progress()
     source = file.read_text(encoding="utf-8", errors="replace") if file.is_file() else ""
     actions.record_attempt(actions.local_learner(), section.key, result, source)
     return result
@@ -54,12 +64,9 @@ def check(section: Section, file: Path | None, watch: bool) -> bool:
 
 
 def hint(section: Section) -> None:
-    from pymastery.web.progress import actions
-    from pymastery.web.setup import start_django
-
     assert section.content is not None
     hints = section.content.exercise.spec.hints
-    start_django()
+    actions = progress()
     shown = actions.reveal_next_hint(actions.local_learner(), section.key, len(hints))
     out = console()
     for number, text in enumerate(hints[:shown], start=1):
@@ -86,12 +93,9 @@ def quiz(section: Section) -> None:
     from rich.markdown import Markdown
     from rich.prompt import Prompt
 
-    from pymastery.web.progress import actions
-    from pymastery.web.setup import start_django
-
     assert section.content is not None
     questions = section.content.quiz
-    start_django()
+    actions = progress()
     learner = actions.local_learner()
     out = console()
     score = 0

@@ -52,7 +52,10 @@ def limit_resources() -> None:
 
 
 def grade(
-    exercise: Exercise, submission: Path, time_limit: float = TIME_LIMIT_SECONDS
+    exercise: Exercise,
+    submission: Path,
+    time_limit: float = TIME_LIMIT_SECONDS,
+    worker: int | None = None,
 ) -> GradeResult:
     """Run the exercise's tests with `submission` standing in for the learner's file."""
     try:
@@ -71,7 +74,7 @@ def grade(
         (workdir / "pytest.ini").write_text("[pytest]\npython_files = test_*.py\n")
         results_file = workdir / ".results.json"
         env = dict(os.environ)
-        env.update(services.environment())
+        env.update(services.environment(worker))
         env[RESULTS_VARIABLE] = str(results_file)
         env["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
         env["PYTHONDONTWRITEBYTECODE"] = "1"

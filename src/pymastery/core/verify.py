@@ -67,11 +67,11 @@ def verify_examples(content: SectionContent, worker: int | None) -> Check:
     )
 
 
-def verify_exercise(content: SectionContent) -> list[Check]:
+def verify_exercise(content: SectionContent, worker: int | None = None) -> list[Check]:
     exercise = content.exercise
-    solution = grading.grade(exercise, exercise.solution)
+    solution = grading.grade(exercise, exercise.solution, worker=worker)
     solution_details = [] if solution.passed else [describe_failure(solution)]
-    starter = grading.grade(exercise, exercise.starter)
+    starter = grading.grade(exercise, exercise.starter, worker=worker)
     starter_details = (
         []
         if not starter.passed
@@ -225,7 +225,7 @@ def verify_sections(
         assert content is not None
         report = SectionReport(section.key, section.title)
         report.checks.append(verify_examples(content, worker))
-        report.checks.extend(verify_exercise(content))
+        report.checks.extend(verify_exercise(content, worker))
         lint_details = [
             f"{path.relative_to(content.folder)}:{finding}"
             for path in code_files(content)

@@ -7,7 +7,7 @@ import os
 
 def start_django() -> None:
     """Configure Django and apply pending migrations; cheap when there are none."""
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "pymastery.web.settings")
+    os.environ["DJANGO_SETTINGS_MODULE"] = "pymastery.web.settings"
     import django
 
     django.setup()
