@@ -89,6 +89,7 @@ def exercise_driver(driver: Driver) -> None:
         cur.execute("SELECT count(*) FROM s5_1_invoices")
         print("rows after rollback:", cur.fetchone())
     finally:
+        conn.rollback()  # after an error PostgreSQL would refuse even the DROP below
         cur.execute("DROP TABLE IF EXISTS s5_1_invoices")
         conn.commit()
         cur.close()

@@ -39,51 +39,65 @@ def postgres_lock_queue() -> None:
     admin.execute("INSERT INTO s5_1_accounts VALUES (1, 'pro'), (2, 'free')")
 
     report = psycopg.connect(URL, application_name="s5_1_report_job")  # autocommit off
-    count = report.execute("SELECT count(*) FROM s5_1_accounts").fetchone()
-    print("report job read", count, "and forgot to commit:", report.info.transaction_status.name)
-
     migration = psycopg.connect(URL, autocommit=True, application_name="s5_1_migration")
-    migration.execute("SET lock_timeout = '300ms'")
+    api: psycopg.Connection[tuple[object, ...]] | None = None
+    waiter: threading.Thread | None = None
     try:
-        migration.execute("ALTER TABLE s5_1_accounts ADD COLUMN region text")
-    except psycopg.errors.LockNotAvailable as exc:
-        print("migration with lock_timeout:", type(exc).__name__, "-", exc)
-
-    migration.execute("SET lock_timeout = 0")  # 0 = wait forever, the server default
-    outcome: list[str] = []
-    waiter = threading.Thread(
-        target=lambda: outcome.append(
-            migration.execute("ALTER TABLE s5_1_accounts ADD COLUMN region text").statusmessage
-            or ""
+        count = report.execute("SELECT count(*) FROM s5_1_accounts").fetchone()
+        print(
+            "report job read", count, "and forgot to commit:", report.info.transaction_status.name
         )
-    )
-    waiter.start()
-    deadline = time.monotonic() + 5
-    while not admin.execute(
-        "SELECT 1 FROM pg_stat_activity"
-        " WHERE datname = current_database() AND application_name = 's5_1_migration'"
-        " AND wait_event_type = 'Lock'"
-    ).fetchone():
-        if time.monotonic() > deadline:
-            raise RuntimeError("the ALTER never started waiting for its lock")
-        time.sleep(0.01)
 
-    print("pg_stat_activity while the ALTER waits:")
-    sessions(admin)
-    api = psycopg.connect(URL, autocommit=True, application_name="s5_1_api")
-    api.execute("SET statement_timeout = '300ms'")
-    try:
-        api.execute("SELECT plan FROM s5_1_accounts WHERE id = 1")
-    except psycopg.errors.QueryCanceled as exc:
-        print("plain SELECT queued behind the ALTER:", type(exc).__name__, "-", exc)
+        migration.execute("SET lock_timeout = '300ms'")
+        try:
+            migration.execute("ALTER TABLE s5_1_accounts ADD COLUMN region text")
+        except psycopg.errors.LockNotAvailable as exc:
+            print("migration with lock_timeout:", type(exc).__name__, "-", exc)
 
-    report.commit()  # the only fix: end the transaction
-    waiter.join()
-    print("after the report job commits, migration says:", outcome)
-    print("API read now:", api.execute("SELECT plan FROM s5_1_accounts WHERE id = 1").fetchone())
-    admin.execute("DROP TABLE s5_1_accounts")
-    for conn in (report, migration, api, admin):
-        conn.close()
+        migration.execute("SET lock_timeout = 0")  # 0 = wait forever, the server default
+        outcome: list[str] = []
+        waiter = threading.Thread(
+            target=lambda: outcome.append(
+                migration.execute("ALTER TABLE s5_1_accounts ADD COLUMN region text").statusmessage
+                or ""
+            ),
+            daemon=True,  # if anything below fails, a thread stuck on the lock must not hang us
+        )
+        waiter.start()
+        deadline = time.monotonic() + 5
+        while not admin.execute(
+            "SELECT 1 FROM pg_stat_activity"
+            " WHERE datname = current_database() AND application_name = 's5_1_migration'"
+            " AND wait_event_type = 'Lock'"
+        ).fetchone():
+            if time.monotonic() > deadline:
+                raise RuntimeError("the ALTER never started waiting for its lock")
+            time.sleep(0.01)
+
+        print("pg_stat_activity while the ALTER waits:")
+        sessions(admin)
+        api = psycopg.connect(URL, autocommit=True, application_name="s5_1_api")
+        api.execute("SET statement_timeout = '300ms'")
+        try:
+            api.execute("SELECT plan FROM s5_1_accounts WHERE id = 1")
+        except psycopg.errors.QueryCanceled as exc:
+            print("plain SELECT queued behind the ALTER:", type(exc).__name__, "-", exc)
+
+        report.commit()  # the only fix: end the transaction
+        waiter.join(timeout=5)
+        print("after the report job commits, migration says:", outcome)
+        print(
+            "API read now:", api.execute("SELECT plan FROM s5_1_accounts WHERE id = 1").fetchone()
+        )
+    finally:
+        report.close()  # closing also ends the transaction, which releases a waiting ALTER
+        if waiter is not None:
+            waiter.join(timeout=5)
+        migration.close()
+        if api is not None:
+            api.close()
+        admin.execute("DROP TABLE IF EXISTS s5_1_accounts")
+        admin.close()
 
 
 def mariadb_snapshot() -> None:
@@ -104,28 +118,30 @@ def mariadb_snapshot() -> None:
         )
 
     poller, producer = connect(), connect()
-    with poller.cursor() as cur:
-        cur.execute("DROP TABLE IF EXISTS s5_1_jobs")
-        cur.execute("CREATE TABLE s5_1_jobs (id INTEGER PRIMARY KEY) ENGINE=InnoDB")
-        cur.execute("SELECT @@tx_isolation")
-        print("MariaDB default isolation:", cur.fetchone())
-
-    def pending() -> object:
+    try:
         with poller.cursor() as cur:
-            cur.execute("SELECT count(*) FROM s5_1_jobs")
-            return cur.fetchone()
+            cur.execute("DROP TABLE IF EXISTS s5_1_jobs")
+            cur.execute("CREATE TABLE s5_1_jobs (id INTEGER PRIMARY KEY) ENGINE=InnoDB")
+            cur.execute("SELECT @@tx_isolation")
+            print("MariaDB default isolation:", cur.fetchone())
 
-    print("poller sees", pending(), "pending jobs")
-    with producer.cursor() as cur:
-        cur.executemany("INSERT INTO s5_1_jobs VALUES (%s)", [(1,), (2,), (3,)])
-    producer.commit()
-    print("producer committed 3 jobs; poller still sees", pending())
-    poller.commit()  # ends the snapshot; the next read starts a fresh one
-    print("after poller.commit() it sees", pending())
-    with poller.cursor() as cur:
-        cur.execute("DROP TABLE s5_1_jobs")
-    poller.close()
-    producer.close()
+        def pending() -> object:
+            with poller.cursor() as cur:
+                cur.execute("SELECT count(*) FROM s5_1_jobs")
+                return cur.fetchone()
+
+        print("poller sees", pending(), "pending jobs")
+        with producer.cursor() as cur:
+            cur.executemany("INSERT INTO s5_1_jobs VALUES (%s)", [(1,), (2,), (3,)])
+        producer.commit()
+        print("producer committed 3 jobs; poller still sees", pending())
+        poller.commit()  # ends the snapshot; the next read starts a fresh one
+        print("after poller.commit() it sees", pending())
+    finally:
+        with poller.cursor() as cur:
+            cur.execute("DROP TABLE IF EXISTS s5_1_jobs")  # DDL: implicitly commits first
+        poller.close()
+        producer.close()
 
 
 if __name__ == "__main__":
