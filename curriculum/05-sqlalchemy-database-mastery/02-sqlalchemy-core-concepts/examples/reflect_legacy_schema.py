@@ -8,6 +8,7 @@ import logging
 import os
 import sys
 import time
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -48,7 +49,7 @@ def server_default(col: Column[Any]) -> str:
     return str(col.server_default.arg) if isinstance(col.server_default, DefaultClause) else "-"
 
 
-def count_queries(engine: Engine, work: Any) -> tuple[int, float]:
+def count_queries(engine: Engine, work: Callable[[], object]) -> tuple[int, float]:
     """Run work(); return how many statements it sent and how long it took, in ms."""
     sent: list[str] = []
     listener = lambda *args: sent.append(args[2])  # noqa: E731

@@ -8,8 +8,7 @@ import logging
 import os
 import sys
 
-from sqlalchemy import Column, Integer, MetaData, String, Table, create_engine, func, insert, select
-from sqlalchemy.engine import Connection
+from sqlalchemy import Column, Integer, MetaData, String, Table, create_engine, insert, select
 from sqlalchemy.exc import IntegrityError, InternalError
 
 DATABASE_URL = os.environ.get(
@@ -26,10 +25,6 @@ ledger = Table(
     Column("reference", String(30), nullable=False, unique=True),
     Column("amount_cents", Integer, nullable=False),
 )
-
-
-def count_entries(conn: Connection) -> int:
-    return conn.execute(select(func.count()).select_from(ledger)).scalar_one()
 
 
 def main() -> None:

@@ -7,6 +7,7 @@ from contextlib import ExitStack
 from decimal import Decimal
 
 import pytest
+from service_db import build_engine, build_session_factory, schema_drift, unit_of_work
 from sqlalchemy import (
     Column,
     Engine,
@@ -23,8 +24,6 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError, OperationalError, TimeoutError
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.pool import NullPool, QueuePool
-
-from service_db import build_engine, build_session_factory, schema_drift, unit_of_work
 
 URL = os.environ.get(
     "PYMASTERY_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/pymastery_examples"
@@ -43,10 +42,34 @@ class Invoice(Base):
     total: Mapped[Decimal] = mapped_column(Numeric(12, 2))
 
 
+class DriftBase(DeclarativeBase):
+    pass
+
+
+class CreditNote(DriftBase):
+    """A model of its own for the drift checks, so they never wait on an invoices lock."""
+
+    __tablename__ = "s5_2_ex_credit_notes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    invoice_number: Mapped[str] = mapped_column(String(20))
+    amount: Mapped[Decimal] = mapped_column(Numeric(12, 2))
+    reason: Mapped[str | None] = mapped_column(String(200))
+
+
 @pytest.fixture
 def admin() -> Iterator[Engine]:
-    """An unpooled autocommit engine for setup and for watching pg_stat_activity."""
-    engine = create_engine(URL, poolclass=NullPool, isolation_level="AUTOCOMMIT")
+    """An unpooled autocommit engine for setup and for watching pg_stat_activity.
+
+    lock_timeout makes teardown fail in 3 s, instead of hanging, when a session under test
+    was left open holding locks on the table being dropped.
+    """
+    engine = create_engine(
+        URL,
+        poolclass=NullPool,
+        isolation_level="AUTOCOMMIT",
+        connect_args={"options": "-c lock_timeout=3000"},
+    )
     yield engine
     engine.dispose()
 
@@ -60,15 +83,25 @@ def engines() -> Iterator[list[Engine]]:
         engine.dispose()
 
 
+def drop_invoices(admin: Engine) -> None:
+    try:
+        Base.metadata.drop_all(admin)
+    except OperationalError as exc:
+        pytest.fail(
+            "could not drop s5_2_ex_invoices: a session from unit_of_work is still open and "
+            f"holds a lock on it; close the session on every exit path ({exc.orig})"
+        )
+
+
 @pytest.fixture
 def invoices_engine(admin: Engine, engines: list[Engine]) -> Iterator[Engine]:
-    Base.metadata.drop_all(admin)
+    drop_invoices(admin)
     Base.metadata.create_all(admin)
     engine = build_engine(URL, application_name="s5_2_ex_uow")
     engines.append(engine)
     yield engine
     engine.dispose()
-    Base.metadata.drop_all(admin)
+    drop_invoices(admin)
 
 
 def invoice_numbers(admin: Engine) -> list[str]:
@@ -121,12 +154,15 @@ def test_the_engine_replaces_connections_the_server_dropped(
     engines.append(engine)
     with engine.connect() as conn:
         conn.execute(text("SELECT 1"))  # one connection now idles in the pool
+    backends = "SELECT pid FROM pg_stat_activity WHERE application_name = 's5_2_ex_ping'"
     with admin.connect() as conn:
-        conn.execute(
-            text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = :a"),
-            {"a": "s5_2_ex_ping"},
-        )
-    time.sleep(0.2)
+        conn.execute(text(f"SELECT pg_terminate_backend(pid) FROM ({backends}) AS b"))
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:  # wait until the server has really closed it
+        with admin.connect() as conn:
+            if not conn.execute(text(backends)).first():
+                break
+        time.sleep(0.02)
     try:
         with engine.connect() as conn:
             assert conn.execute(text("SELECT 1")).scalar_one() == 1
@@ -211,17 +247,18 @@ def drift_tables(admin: Engine) -> Iterator[MetaData]:
 
 
 def test_drift_is_empty_when_model_and_database_agree(admin: Engine) -> None:
-    Base.metadata.drop_all(admin)
-    Base.metadata.create_all(admin)
+    DriftBase.metadata.drop_all(admin)
+    DriftBase.metadata.create_all(admin)
     try:
-        assert schema_drift(admin, Base.metadata) == [], "a freshly created schema has no drift"
+        assert schema_drift(admin, DriftBase.metadata) == [], (
+            "a schema created from the model has no drift: compare types compiled for the "
+            "engine's dialect on both sides, and nullability as booleans"
+        )
     finally:
-        Base.metadata.drop_all(admin)
+        DriftBase.metadata.drop_all(admin)
 
 
-def test_drift_reports_columns_types_and_nullability(
-    admin: Engine, drift_tables: MetaData
-) -> None:
+def test_drift_reports_columns_types_and_nullability(admin: Engine, drift_tables: MetaData) -> None:
     orders = drift_tables.tables["s5_2_ex_orders"]
     orders.append_column(Column("currency", String(3), nullable=False))
     orders.c.total.nullable = True
