@@ -149,3 +149,23 @@ def test_watch_checks_again_on_every_save(learner: Learner) -> None:
     output = "".join(seen)
     assert "Watching" in output, output
     assert "tests pass. Well done." in output, output
+
+
+def test_review_in_the_terminal_asks_the_due_questions(learner: Learner) -> None:
+    catalog, _ = load_catalog()
+    section = catalog.section("5.3")
+    assert section is not None and section.content is not None
+    questions = section.content.quiz.multiple_choice
+    nothing = learner.run("review")
+    assert "Nothing is due" in nothing.stdout, nothing.stderr
+    right = ["ABCD"[q.correct_index] for q in questions]
+    learner.run("quiz", "5.3", stdin="\n".join(right) + "\n")
+    with database(learner) as connection:
+        connection.execute("UPDATE progress_reviewcard SET due = '2000-01-01 00:00:00'")
+    result = learner.run("review", stdin="\n".join(right) + "\n")
+    assert result.returncode == 0, result.stderr
+    assert "Reviewed 5: 5 right." in result.stdout
+    with database(learner) as connection:
+        (still_due,) = connection.execute(
+            "SELECT count(*) FROM progress_reviewcard WHERE due < '2001-01-01'").fetchone()
+    assert still_due == 0

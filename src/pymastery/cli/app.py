@@ -297,6 +297,14 @@ def quiz(
     practice.quiz(section)
 
 
+@app.command()
+def review(root: RootOption = None) -> None:
+    """Answer the questions due for review today (FSRS), the same queue as the web app."""
+    from pymastery.cli import practice
+
+    practice.review(load(root))
+
+
 def main() -> None:
     """Run the CLI; an unexpected failure is one clear line, the traceback only on request."""
     import os
@@ -308,7 +316,9 @@ def main() -> None:
     except Exception as error:  # the last line of defence: never a bare traceback
         if os.environ.get("PYMASTERY_DEBUG"):
             raise
-        print(f"pymastery: internal error: {type(error).__name__}: {error}\n"
-              "Run again with PYMASTERY_DEBUG=1 to see the traceback, and please report it.",
-              file=sys.stderr)
+        print(
+            f"pymastery: internal error: {type(error).__name__}: {error}\n"
+            "Run again with PYMASTERY_DEBUG=1 to see the traceback, and please report it.",
+            file=sys.stderr,
+        )
         raise SystemExit(2) from None

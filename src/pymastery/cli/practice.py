@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from types import ModuleType
 
     from pymastery.core.grading import GradeResult
-    from pymastery.core.model import Section
+    from pymastery.core.model import Catalog, MultipleChoice, Section
 
 
 def progress() -> ModuleType:
@@ -89,6 +89,36 @@ def read_answer() -> str:
     return "\n".join(lines).strip()
 
 
+def ask(question: MultipleChoice, title: str) -> int | None:
+    """Show a question and its options; the chosen index, or None at end of input."""
+    from rich.markdown import Markdown
+    from rich.prompt import Prompt
+
+    out = console()
+    out.rule(title)
+    out.print(Markdown(question.question))
+    for letter, option in zip("ABCD", question.options, strict=True):
+        out.print(Markdown(f"**{letter}.** {option.text}"))
+    try:
+        answer = Prompt.ask("Your answer", choices=list("ABCD"), case_sensitive=False, console=out)
+    except EOFError:
+        return None
+    return "ABCD".index(answer.upper())
+
+
+def explain(question: MultipleChoice, chosen: int) -> bool:
+    out = console()
+    correct = question.options[chosen].correct
+    right = "ABCD"[question.correct_index]
+    out.print(
+        "[bold green]Correct.[/]" if correct else f"[bold red]Not quite[/] — the answer is {right}."
+    )
+    for letter, option in zip("ABCD", question.options, strict=True):
+        mark = "[green]✔[/]" if option.correct else "[red]✘[/]"
+        out.print(f"{mark} [bold]{letter}[/] {option.explanation}")
+    return correct
+
+
 def quiz(section: Section) -> None:
     from rich.markdown import Markdown
     from rich.prompt import Prompt
@@ -101,30 +131,13 @@ def quiz(section: Section) -> None:
     score = 0
     total = len(questions.multiple_choice)
     for index, question in enumerate(questions.multiple_choice):
-        out.rule(f"Question {index + 1}/{total} · {question.kind}")
-        out.print(Markdown(question.question))
-        for letter, option in zip("ABCD", question.options, strict=True):
-            out.print(Markdown(f"**{letter}.** {option.text}"))
-        try:
-            answer = Prompt.ask(
-                "Your answer", choices=list("ABCD"), case_sensitive=False, console=out
-            )
-        except EOFError:
+        chosen = ask(question, f"Question {index + 1}/{total} · {question.kind}")
+        if chosen is None:
             out.print("\n[yellow]Quiz stopped; answers so far are saved.[/]")
             return
-        chosen = "ABCD".index(answer.upper())
-        correct = question.options[chosen].correct
+        correct = explain(question, chosen)
         score += correct
         actions.record_choice(learner, section.key, index, chosen, correct)
-        right = "ABCD"[question.correct_index]
-        out.print(
-            "[bold green]Correct.[/]"
-            if correct
-            else f"[bold red]Not quite[/] — the answer is {right}."
-        )
-        for letter, option in zip("ABCD", question.options, strict=True):
-            mark = "[green]✔[/]" if option.correct else "[red]✘[/]"
-            out.print(f"{mark} [bold]{letter}[/] {option.explanation}")
     out.rule()
     out.print(f"[bold]Multiple choice: {score}/{total}[/]")
     for index, discussion in enumerate(questions.discussion):
@@ -145,10 +158,38 @@ def quiz(section: Section) -> None:
             met_text = ""
         met = sorted(
             {
-                int(n)
+                int(n) - 1
                 for n in met_text.replace(" ", "").split(",")
                 if n.isdigit() and 1 <= int(n) <= len(discussion.rubric)
             }
         )
         actions.record_discussion(learner, section.key, index, answer, met)
         out.print(f"[bold]You covered {len(met)}/{len(discussion.rubric)} rubric points.[/]")
+
+
+def review(catalog: Catalog) -> None:
+    actions = progress()
+    learner = actions.local_learner()
+    out = console()
+    due = actions.due_cards(learner)
+    if not due:
+        out.print("Nothing is due for review. Answer quiz questions and they come back here.")
+        return
+    right = 0
+    for number, card in enumerate(due, start=1):
+        section = catalog.section(card.section)
+        if section is None or section.content is None:
+            continue
+        questions = section.content.quiz.multiple_choice
+        if card.question >= len(questions):
+            continue
+        question = questions[card.question]
+        chosen = ask(question, f"Review {number}/{len(due)} · {section.key} {section.title}")
+        if chosen is None:
+            out.print("\n[yellow]Review stopped; answers so far are saved.[/]")
+            return
+        correct = explain(question, chosen)
+        right += correct
+        actions.record_choice(learner, card.section, card.question, chosen, correct)
+    out.rule()
+    out.print(f"[bold]Reviewed {len(due)}: {right} right.[/] Wrong answers come back soon.")

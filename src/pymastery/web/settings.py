@@ -87,3 +87,6 @@ WHITENOISE_MAX_AGE = 3600
 USE_TZ = True
 TIME_ZONE = "UTC"
 LANGUAGE_CODE = "en"
+
+# FSRS spreads due dates a little so cards learned together are not all due together.
+PYMASTERY_REVIEW_FUZZ = env_bool("PYMASTERY_REVIEW_FUZZ", True)

@@ -1,6 +1,6 @@
 from django.urls import URLPattern, path
 
-from pymastery.web.learn import practice_views, views
+from pymastery.web.learn import practice_views, progress_views, review_views, views
 
 urlpatterns: list[URLPattern] = [
     path("", views.home, name="home"),
@@ -25,6 +25,10 @@ urlpatterns: list[URLPattern] = [
         practice_views.discussion_answer,
         name="discussion-answer",
     ),
+    path("review/", review_views.review_page, name="review"),
+    path("review/next", review_views.review_next, name="review-next"),
+    path("review/<int:card_id>/answer", review_views.review_answer, name="review-answer"),
+    path("progress/", progress_views.progress_page, name="progress"),
     path("search/", views.search, name="search"),
     path("highlight.css", views.highlight_css, name="highlight-css"),
 ]

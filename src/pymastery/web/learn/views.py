@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.cache import cache_control
@@ -12,7 +13,7 @@ from pymastery.core import runner, services
 from pymastery.core.model import Module, Section
 from pymastery.core.render import pygments_css
 from pymastery.web.learn.catalog import catalog, lesson, neighbours, search_index
-from pymastery.web.progress.actions import section_states
+from pymastery.web.progress.actions import mark_read, section_states
 
 
 def get_module(number: int) -> Module:
@@ -74,6 +75,8 @@ def section_detail(request: HttpRequest, key: str) -> HttpResponse:
     section = get_section(key)
     module = get_module(section.module_number)
     before, after = neighbours(section)
+    if section.content is not None and isinstance(request.user, User):
+        mark_read(request.user, key)
     return render(
         request,
         "learn/section.html",

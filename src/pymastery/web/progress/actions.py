@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import TYPE_CHECKING
 
+from django.conf import settings
 from django.contrib.auth.models import AnonymousUser, User
 from django.db import transaction
+from django.utils import timezone
 
-from pymastery.web.progress.models import ExerciseAttempt, HintReveal, QuizAnswer
+from pymastery.core import review
+from pymastery.web.progress.models import (
+    ExerciseAttempt,
+    HintReveal,
+    QuizAnswer,
+    ReviewCard,
+    SectionVisit,
+)
 
 if TYPE_CHECKING:
     from pymastery.core.grading import GradeResult
@@ -56,6 +66,8 @@ def hints_revealed(learner: User, section: str) -> int:
 def record_choice(
     learner: User, section: str, question: int, chosen: int, correct: bool
 ) -> QuizAnswer:
+    """A multiple-choice answer, in a quiz or a review; it also (re)schedules the card."""
+    schedule(learner, section, question, correct)
     return QuizAnswer.objects.create(
         learner=learner,
         section=section,
@@ -123,3 +135,38 @@ def latest_source(learner: User, section: str) -> str | None:
         .first()
     )
     return attempt.source if attempt else None
+
+
+def schedule(
+    learner: User, section: str, question: int, correct: bool, now: datetime | None = None
+) -> ReviewCard:
+    now = now or timezone.now()
+    with transaction.atomic():
+        card = (
+            ReviewCard.objects.select_for_update()
+            .filter(learner=learner, section=section, question=question)
+            .first()
+        )
+        scheduled = review.review(
+            card.card if card else None, correct, now, fuzz=settings.PYMASTERY_REVIEW_FUZZ
+        )
+        if card is None:
+            card = ReviewCard(learner=learner, section=section, question=question)
+        card.card = scheduled.card_json
+        card.due = scheduled.due
+        card.reviews += 1
+        card.lapses += not correct
+        card.save()
+        return card
+
+
+def due_cards(learner: User, now: datetime | None = None) -> list[ReviewCard]:
+    return list(
+        ReviewCard.objects.filter(learner=learner, due__lte=now or timezone.now()).order_by(
+            "due", "id"
+        )
+    )
+
+
+def mark_read(learner: User, section: str) -> None:
+    SectionVisit.objects.update_or_create(learner=learner, section=section)

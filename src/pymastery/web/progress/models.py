@@ -72,3 +72,47 @@ class QuizAnswer(models.Model):
 
     def __str__(self) -> str:
         return f"{self.section} {self.kind}[{self.question}]"
+
+
+class ReviewCard(models.Model):
+    """One multiple-choice question in a learner's spaced-repetition deck (FSRS state as JSON)."""
+
+    learner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="review_cards"
+    )
+    section = models.CharField(max_length=8)
+    question = models.PositiveSmallIntegerField()
+    card = models.JSONField()
+    due = models.DateTimeField()
+    reviews = models.PositiveIntegerField(default=0)
+    lapses = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["learner", "section", "question"], name="one_card_per_question"
+            )
+        ]
+        indexes = [models.Index(fields=["learner", "due"])]
+
+    def __str__(self) -> str:
+        return f"{self.section}[{self.question}] due {self.due:%Y-%m-%d %H:%M}"
+
+
+class SectionVisit(models.Model):
+    """A learner opened a lesson: the dashboard's 'sections read'."""
+
+    learner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="section_visits"
+    )
+    section = models.CharField(max_length=8)
+    first_read_at = models.DateTimeField(auto_now_add=True)
+    last_read_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["learner", "section"], name="one_visit_row_per_section")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.section} read"
