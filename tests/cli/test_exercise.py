@@ -126,9 +126,13 @@ def test_watch_checks_again_on_every_save(learner: Learner) -> None:
     learner.run("exercise", "start", "5.1")
     mine = learner.home / "workspace" / folder / starter.name
     seen: list[str] = []
-    with subprocess.Popen([str(CLI), "exercise", "check", "5.1", "--watch"], env=learner.env,
-                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                          text=True) as watcher:
+    with subprocess.Popen(
+        [str(CLI), "exercise", "check", "5.1", "--watch"],
+        env=learner.env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    ) as watcher:
         assert watcher.stdout is not None
         try:
             deadline = time.monotonic() + 60
@@ -167,5 +171,6 @@ def test_review_in_the_terminal_asks_the_due_questions(learner: Learner) -> None
     assert "Reviewed 5: 5 right." in result.stdout
     with database(learner) as connection:
         (still_due,) = connection.execute(
-            "SELECT count(*) FROM progress_reviewcard WHERE due < '2001-01-01'").fetchone()
+            "SELECT count(*) FROM progress_reviewcard WHERE due < '2001-01-01'"
+        ).fetchone()
     assert still_due == 0

@@ -29,7 +29,7 @@ def learner() -> User:
 
 
 def test_answering_a_quiz_question_puts_it_in_the_review_deck(client: Client) -> None:
-    right, wrong = quiz_question(0)
+    _, wrong = quiz_question(0)
     client.post(f"/sections/{KEY}/quiz/0/answer", {"option": wrong})
     card = ReviewCard.objects.get()
     assert (card.section, card.question, card.lapses) == (KEY, 0, 1)
