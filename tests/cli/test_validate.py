@@ -5,9 +5,13 @@ from __future__ import annotations
 import json
 import random
 import re
+import shutil
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
+import yaml
 
 from tests.conftest import Learner
 
@@ -27,6 +31,12 @@ def problems(learner: Learner, root: Path) -> list[tuple[str, int, str]]:
         found.append((match["file"], int(match["line"]), match["message"]))
     assert (result.returncode == 1) == bool(found), result.stderr
     return found
+
+
+def edit_yaml(path: Path, change: Callable[[Any], None]) -> None:
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    change(data)
+    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
 
 
 def edit(path: Path, old: str, new: str) -> None:
@@ -101,12 +111,15 @@ def test_it_reports_lesson_structure_problems(learner: Learner, curriculum_copy:
 
 
 def test_it_checks_quiz_rules(learner: Learner, curriculum_copy: Path) -> None:
-    quiz = curriculum_copy / SECTION_2 / "quiz.yaml"
-    text = quiz.read_text(encoding="utf-8")
-    text = re.sub(r"(explanation: )[^\n]+", r"\1Wrong.", text, count=1)
-    quiz.write_text(text, encoding="utf-8")
+    def shorten(quiz: Any) -> None:
+        quiz["multiple_choice"][1]["options"][2]["explanation"] = "Wrong."
+        quiz["discussion"][0]["sample_answer"] = "Too short to teach anything."
+
+    edit_yaml(curriculum_copy / SECTION_2 / "quiz.yaml", shorten)
     found = problems(learner, curriculum_copy)
-    assert any("at least 10 words" in message for _, _, message in found), found
+    messages = " | ".join(message for _, _, message in found)
+    assert "multiple_choice[1].options[2]: the explanation must say exactly why" in messages
+    assert "discussion[0]: the sample answer has 5 words; it needs 300–500" in messages
 
 
 def test_it_finds_a_question_stem_repeated_in_another_section(
@@ -144,21 +157,26 @@ def test_it_finds_unbalanced_correct_positions(learner: Learner, curriculum_copy
 def test_it_finds_a_prerequisite_cycle_and_a_path_to_nowhere(
     learner: Learner, curriculum_copy: Path
 ) -> None:
-    edit(curriculum_copy / MODULE_5 / "module.yaml", "prerequisites: []", "prerequisites: [6]")
-    paths = curriculum_copy / "paths.yaml"
-    paths.write_text(paths.read_text().replace("- 13", "- 42", 1))
+    edit_yaml(
+        curriculum_copy / MODULE_5 / "module.yaml", lambda module: module.update(prerequisites=[6])
+    )
+    shutil.rmtree(curriculum_copy / "13-redis-caching-mastery")
     found = problems(learner, curriculum_copy)
     messages = " | ".join(message for _, _, message in found)
-    assert (
-        "prerequisites form a cycle: 5 -> 6 -> 5" in messages
-        or "prerequisites form a cycle: 6 -> 5 -> 6" in messages
-    ), messages
-    assert any("paths.yaml" in file for file, _, _ in found), found
+    assert "prerequisites form a cycle: 5 -> 6 -> 5" in messages, messages
+    assert any(
+        file.endswith("paths.yaml") and "names module 13, which does not exist" in message
+        for file, _, message in found
+    ), found
+    assert "module 13 is missing" in messages
 
 
 def test_it_checks_coverage_of_every_subtopic(learner: Learner, curriculum_copy: Path) -> None:
-    section_yaml = curriculum_copy / SECTION_1 / "section.yaml"
-    edit(section_yaml, "  DB-API 2.0 specification:", "  DB-API 3.0 specification:")
+    def rename(section: Any) -> None:
+        coverage = section["coverage"]
+        coverage["DB-API 3.0 specification"] = coverage.pop("DB-API 2.0 specification")
+
+    edit_yaml(curriculum_copy / SECTION_1 / "section.yaml", rename)
     found = problems(learner, curriculum_copy)
     messages = " | ".join(message for _, _, message in found)
     assert "subtopic 'DB-API 2.0 specification' from module.yaml is not mapped" in messages

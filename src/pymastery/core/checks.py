@@ -514,8 +514,9 @@ def check_prerequisites(catalog: Catalog, problems: Problems) -> None:
                 reported.add(frozenset(cycle))
                 module = catalog.module(number)
                 where = module.folder / "module.yaml" if module else catalog.root
+                line = YamlLines(where).line("prerequisites") if module else 1
                 problems.add(
-                    where, 1, "prerequisites form a cycle: " + " -> ".join(str(n) for n in cycle)
+                    where, line, "prerequisites form a cycle: " + " -> ".join(str(n) for n in cycle)
                 )
             return
         visiting.add(number)

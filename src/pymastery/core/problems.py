@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,16 +12,17 @@ class Problem:
     line: int
     message: str
 
+    def shown_file(self, relative_to: Path | None = None) -> Path:
+        if relative_to is not None and self.file.is_relative_to(relative_to):
+            return self.file.relative_to(relative_to)
+        return self.file
+
     def render(self, relative_to: Path | None = None) -> str:
-        shown = self.file
-        if relative_to is not None:
-            with contextlib.suppress(ValueError):
-                shown = self.file.relative_to(relative_to)
-        return f"{shown}:{self.line}: {self.message}"
+        return f"{self.shown_file(relative_to)}:{self.line}: {self.message}"
 
     def as_json(self, relative_to: Path | None = None) -> dict[str, str | int]:
         return {
-            "file": self.render(relative_to).rsplit(":", 2)[0],
+            "file": str(self.shown_file(relative_to)),
             "line": self.line,
             "message": self.message,
         }
@@ -32,4 +32,5 @@ class Problems(list[Problem]):
     """Problems collected while loading or checking; keeps going after each one."""
 
     def add(self, file: Path, line: int, message: str) -> None:
-        self.append(Problem(file, max(line, 1), message))
+        """Record a problem; its message is kept to one line, as the output format promises."""
+        self.append(Problem(file, max(line, 1), " ".join(message.split())))

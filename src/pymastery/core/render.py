@@ -10,6 +10,7 @@ import html
 import re
 from dataclasses import dataclass
 from functools import cache
+from typing import Any
 
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
@@ -57,14 +58,32 @@ def code_block(code: str, language: str, caption: str = "", attributes: str = ""
     language_class = html.escape(language or "text")
     return (
         f'<figure class="code"{attributes}>{figure_caption}'
-        f'<pre class="highlight language-{language_class}"><code>'
+        f'<pre class="highlight language-{language_class}" tabindex="0"><code>'
         f"{highlight_code(code, language)}</code></pre></figure>\n"
     )
 
 
 @cache
 def markdown() -> MarkdownIt:
-    return MarkdownIt("commonmark", {"html": False}).enable("table")
+    parser = MarkdownIt("commonmark", {"html": False}).enable("table")
+    parser.add_render_rule("table_open", open_scrollable_table)
+    parser.add_render_rule("table_close", close_scrollable_table)
+    return parser
+
+
+def open_scrollable_table(
+    renderer: Any, tokens: list[Token], index: int, options: Any, env: Any
+) -> str:
+    """Wide tables scroll inside a focusable region, so keyboard users can scroll them too."""
+    return '<div class="table-scroll" tabindex="0" role="region" aria-label="Table">' + str(
+        renderer.renderToken(tokens, index, options, env)
+    )
+
+
+def close_scrollable_table(
+    renderer: Any, tokens: list[Token], index: int, options: Any, env: Any
+) -> str:
+    return str(renderer.renderToken(tokens, index, options, env)) + "</div>"
 
 
 def render_markdown(text: str) -> str:

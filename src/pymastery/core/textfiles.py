@@ -84,6 +84,12 @@ def read_yaml(path: Path, problems: Problems) -> YamlDocument | None:
         line = mark.line + 1 if mark else 1
         problems.add(path, line, f"malformed YAML: {error.problem or error.context}")
         return None
+    except yaml.reader.ReaderError as error:
+        line = text[: error.position].count("\n") + 1
+        character = error.character
+        shown = character if isinstance(character, str) else chr(character)
+        problems.add(path, line, f"malformed YAML: character {shown!r} is not allowed here")
+        return None
     except yaml.YAMLError as error:
         problems.add(path, 1, f"malformed YAML: {error}")
         return None

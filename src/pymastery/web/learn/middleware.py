@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from django.conf import settings
-from django.contrib.auth.models import User
 from django.http import HttpRequest, HttpResponse
+from django.utils.functional import SimpleLazyObject
 
 from pymastery.web.progress.actions import local_learner
 
@@ -16,12 +16,9 @@ def single_user(
 ) -> Callable[[HttpRequest], HttpResponse]:
     if not settings.SINGLE_USER:
         return get_response
-    learner: list[User] = []
 
     def middleware(request: HttpRequest) -> HttpResponse:
-        if not learner:
-            learner.append(local_learner())
-        request.user = learner[0]
+        request.user = SimpleLazyObject(local_learner)  # type: ignore[assignment]
         return get_response(request)
 
     return middleware
