@@ -8,7 +8,7 @@ UV := $(TOOLS)/bin/uv
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: start test quick lint install clean
+.PHONY: start test quick lint install system clean
 
 $(UV):
 	python3 -m venv $(TOOLS)
@@ -34,12 +34,15 @@ lint: install
 	$(BIN)/ruff format --check src tests benchmarks
 	$(BIN)/mypy src tests benchmarks
 
-test: lint
+system:
+	bash tools/system-packages.sh
+
+test: lint system
 	$(BIN)/pymastery validate
 	$(BIN)/pytest
 
 quick: install
-	$(BIN)/pytest -m "not content" -x -q
+	$(BIN)/pytest -m "not content and not browser" -x -q
 
 clean:
 	rm -rf $(TOOLS) $(VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -37,9 +37,14 @@ def search_index() -> SearchIndex:
     return open_index(curriculum_root(), cache_dir())
 
 
+@cache
+def ordered_keys() -> dict[str, int]:
+    return {section.key: index for index, section in enumerate(catalog().sections)}
+
+
 def neighbours(section: Section) -> tuple[Section | None, Section | None]:
     ordered = catalog().sections
-    index = ordered.index(section)
+    index = ordered_keys()[section.key]
     before = ordered[index - 1] if index > 0 else None
     after = ordered[index + 1] if index + 1 < len(ordered) else None
     return before, after

@@ -169,4 +169,5 @@ def due_cards(learner: User, now: datetime | None = None) -> list[ReviewCard]:
 
 
 def mark_read(learner: User, section: str) -> None:
-    SectionVisit.objects.update_or_create(learner=learner, section=section)
+    """Remember the first reading; later visits only read (no write on every page view)."""
+    SectionVisit.objects.get_or_create(learner=learner, section=section)
