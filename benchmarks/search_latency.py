@@ -16,11 +16,26 @@ from pymastery.core.locations import default_root
 from pymastery.core.search import open_index
 
 QUERIES = [
-    "n+1 queries", "connection pool size", "alembic downgrade", "selectinload", "jsonb index",
-    "transaction isolation", "async sqlalchemy", "celery retry backoff", "fastapi dependency",
-    "pytest fixtures", "redis cache invalidation", "window functions", "explain analyze",
-    "zero downtime migration", "rate limiting", "docker healthcheck", "sql injection",
-    "asyncio taskgroup cancellation", "django queryset", "profiling memory",
+    "n+1 queries",
+    "connection pool size",
+    "alembic downgrade",
+    "selectinload",
+    "jsonb index",
+    "transaction isolation",
+    "async sqlalchemy",
+    "celery retry backoff",
+    "fastapi dependency",
+    "pytest fixtures",
+    "redis cache invalidation",
+    "window functions",
+    "explain analyze",
+    "zero downtime migration",
+    "rate limiting",
+    "docker healthcheck",
+    "sql injection",
+    "asyncio taskgroup cancellation",
+    "django queryset",
+    "profiling memory",
 ]
 
 
@@ -39,15 +54,22 @@ def main() -> None:
         cli = []
         for query in QUERIES[:5]:
             began = time.perf_counter()
-            subprocess.run([str(Path(sys.executable).with_name("pymastery")), "search", query,
-                            "--json"], capture_output=True, check=True,
-                           env={"PYMASTERY_CACHE_DIR": cache, "PATH": ""})
+            subprocess.run(
+                [str(Path(sys.executable).with_name("pymastery")), "search", query, "--json"],
+                capture_output=True,
+                check=True,
+                env={"PYMASTERY_CACHE_DIR": cache, "PATH": ""},
+            )
             cli.append(time.perf_counter() - began)
     print(f"index build (whole catalog): {build * 1000:.0f} ms")
-    print(f"in-process, {len(seconds)} queries: p50 {statistics.median(seconds) * 1000:.2f} ms, "
-          f"p99 {seconds[int(len(seconds) * 0.99)] * 1000:.2f} ms (goal p99 < 20 ms)")
-    print(f"`pymastery search --json` wall, index cached: median "
-          f"{statistics.median(cli) * 1000:.0f} ms")
+    print(
+        f"in-process, {len(seconds)} queries: p50 {statistics.median(seconds) * 1000:.2f} ms, "
+        f"p99 {seconds[int(len(seconds) * 0.99)] * 1000:.2f} ms (goal p99 < 20 ms)"
+    )
+    print(
+        f"`pymastery search --json` wall, index cached: median "
+        f"{statistics.median(cli) * 1000:.0f} ms"
+    )
 
 
 if __name__ == "__main__":

@@ -45,8 +45,12 @@ def wait_until_ready(url: str, timeout: float) -> float:
 
 
 def wrk(url: str, seconds: int) -> tuple[float, str, str]:
-    output = subprocess.run(["wrk", "-t2", "-c50", f"-d{seconds}s", "--latency", url],
-                            capture_output=True, text=True, check=True).stdout
+    output = subprocess.run(
+        ["wrk", "-t2", "-c50", f"-d{seconds}s", "--latency", url],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     rate = float(re.search(r"Requests/sec:\s+([\d.]+)", output)[1])  # type: ignore[index]
     p50 = re.search(r"50%\s+(\S+)", output)[1]  # type: ignore[index]
     p99 = re.search(r"99%\s+(\S+)", output)[1]  # type: ignore[index]
@@ -87,9 +91,13 @@ def main() -> None:
         app_port, static_port = free_port(), free_port()
         subprocess.run([CLI, "validate"], capture_output=True, env=env, check=False)
         started = time.perf_counter()
-        app = subprocess.Popen([CLI, "serve", "--port", str(app_port)], env=env,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                               start_new_session=True)
+        app = subprocess.Popen(
+            [CLI, "serve", "--port", str(app_port)],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
         try:
             base = f"http://127.0.0.1:{app_port}"
             wait_until_ready(base + "/", 30)
@@ -99,12 +107,15 @@ def main() -> None:
                 html = response.read()
             (folder / "section.html").write_bytes(html)
             (folder / "nginx.conf").write_text(nginx_config(folder, static_port))
-            nginx = subprocess.Popen([NGINX, "-c", str(folder / "nginx.conf"), "-g",
-                                      "daemon off;"], stderr=subprocess.DEVNULL)
+            nginx = subprocess.Popen(
+                [NGINX, "-c", str(folder / "nginx.conf"), "-g", "daemon off;"],
+                stderr=subprocess.DEVNULL,
+            )
             try:
                 wait_until_ready(f"http://127.0.0.1:{static_port}/section.html", 10)
                 static_rate, static_p50, static_p99 = wrk(
-                    f"http://127.0.0.1:{static_port}/section.html", args.seconds)
+                    f"http://127.0.0.1:{static_port}/section.html", args.seconds
+                )
                 app_rate, app_p50, app_p99 = wrk(page, args.seconds)
             finally:
                 nginx.terminate()
@@ -113,8 +124,10 @@ def main() -> None:
             os.killpg(app.pid, signal.SIGTERM)
             app.wait()
     print(f"pymastery serve ready in {ready:.2f} s (goal < 2 s)")
-    print(f"section {args.section}: {len(html) / 1024:.0f} KiB of HTML, wrk -t2 -c50 "
-          f"-d{args.seconds}s")
+    print(
+        f"section {args.section}: {len(html) / 1024:.0f} KiB of HTML, wrk -t2 -c50 "
+        f"-d{args.seconds}s"
+    )
     print(f"{'server':<22} {'req/s':>10} {'p50':>10} {'p99':>10}")
     print(f"{'nginx (static file)':<22} {static_rate:>10.0f} {static_p50:>10} {static_p99:>10}")
     print(f"{'pymastery serve':<22} {app_rate:>10.0f} {app_p50:>10} {app_p99:>10}")
