@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 if TYPE_CHECKING:
-    from pymastery.core.model import Catalog, Section
+    from pymastery.core.model import Catalog, Project, Section
 
 app = typer.Typer(
     name="pymastery",
@@ -25,6 +25,11 @@ app = typer.Typer(
 )
 exercise_app = typer.Typer(help="Work on a section's hands-on exercise.", no_args_is_help=True)
 app.add_typer(exercise_app, name="exercise")
+project_app = typer.Typer(
+    help="Capstone projects: start one, check it against its acceptance suite.",
+    no_args_is_help=True,
+)
+app.add_typer(project_app, name="project")
 
 RootOption = Annotated[
     Path | None,
@@ -215,7 +220,7 @@ def verify(
 ) -> None:
     """Run every example, the exercise both ways, ruff and mypy --strict; exit 1 on failure."""
     from pymastery.cli import render
-    from pymastery.core.verify import verify_sections
+    from pymastery.core.verify import verify_project, verify_sections
 
     catalog = load(root)
     if target is None:
@@ -228,9 +233,18 @@ def verify(
         if module is None:
             raise fail(f"no module {target!r}: modules are numbered 5 to 20")
         chosen = list(module.sections)
-    if not any(section.written for section in chosen):
+    projects = [
+        p
+        for p in catalog.projects
+        if target is None or (target.isdigit() and p.spec.module == int(target))
+    ]
+    if not any(section.written for section in chosen) and not projects:
         raise fail("nothing to verify: no section there is written yet")
     reports = verify_sections(chosen, catalog.root.parent, workers, render.verify_report)
+    for project in projects:
+        report = verify_project(project, catalog.root.parent)
+        render.verify_report(report)
+        reports.append(report)
     render.verify_summary(reports)
     if not all(report.ok for report in reports):
         raise typer.Exit(1)
@@ -283,6 +297,69 @@ def exercise_hint(
     section = find_section(load(root), section_key)
     written(section)
     practice.hint(section)
+
+
+def find_project(catalog: Catalog, capstone: int) -> Project:
+    project = catalog.project(capstone)
+    if project is None:
+        written = ", ".join(str(p.spec.capstone) for p in catalog.projects) or "none yet"
+        raise fail(
+            f"capstone {capstone} is not written yet (written: {written}); "
+            "`pymastery project list` shows them"
+        )
+    return project
+
+
+@project_app.command("list")
+def project_list(root: RootOption = None) -> None:
+    """The capstone projects: which exist and where each lives in the curriculum."""
+    from pymastery.cli import render
+
+    render.project_list(load(root))
+
+
+@project_app.command("start")
+def project_start(
+    capstone: Annotated[int, typer.Argument(min=1, max=9, help="Capstone number (1-9).")],
+    force: Annotated[
+        bool, typer.Option("--force", help="Replace your copy with a fresh starter.")
+    ] = False,
+    root: RootOption = None,
+) -> None:
+    """Copy a capstone's specification, starter and acceptance suite into your workspace."""
+    from pymastery.cli import render, workspace
+
+    project = find_project(load(root), capstone)
+    target, created = workspace.start_project(project, force=force)
+    render.project_started(project, target, created)
+
+
+@project_app.command("check")
+def project_check(
+    capstone: Annotated[int, typer.Argument(min=1, max=9, help="Capstone number (1-9).")],
+    path: Annotated[
+        Path | None,
+        typer.Option("--path", help="Your project folder (default: the one in your workspace)."),
+    ] = None,
+    root: RootOption = None,
+) -> None:
+    """Run the capstone's acceptance suite against your project; exit 1 unless it all passes."""
+    from pymastery.cli import render, workspace
+    from pymastery.core import services
+    from pymastery.core.grading import grade_project
+
+    project = find_project(load(root), capstone)
+    folder = path or workspace.project_folder(project)
+    blocked = services.unreachable(project.spec.services) or services.ensure_databases(
+        project.spec.services
+    )
+    if blocked:
+        raise fail("\n".join(blocked))
+    render.console().print(f"[bold]Capstone {capstone}[/] · {project.spec.title} · {folder}")
+    result = grade_project(project.acceptance, folder, project.spec.time_limit)
+    render.grade_result(result, folder)
+    if not result.passed:
+        raise typer.Exit(1)
 
 
 @app.command()

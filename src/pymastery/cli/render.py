@@ -11,7 +11,7 @@ from rich.console import Console
 
 if TYPE_CHECKING:
     from pymastery.core.grading import GradeResult
-    from pymastery.core.model import Catalog, Section
+    from pymastery.core.model import Catalog, Project, Section
     from pymastery.core.runner import ExampleRun
     from pymastery.core.search import Hit
     from pymastery.core.verify import SectionReport
@@ -237,3 +237,37 @@ def search_hits(query: str, hits: Sequence[Hit]) -> None:
         )
         if hit.snippet:
             out.print(f"       [grey62]{escape(hit.snippet)}[/]")
+
+
+def project_list(catalog: Catalog) -> None:
+    from rich.table import Table
+
+    written = {project.spec.capstone: project for project in catalog.projects}
+    table = Table(box=None, header_style="bold", pad_edge=False)
+    for column in ("#", "Capstone", "Module", "Status"):
+        table.add_column(column)
+    for module in catalog.modules:
+        for practical in module.meta.practical_projects:
+            if practical.capstone is None:
+                continue
+            project = written.get(practical.capstone)
+            status = (
+                (f"[green]ready[/] — pymastery project start {practical.capstone}")
+                if project
+                else "[grey50]planned[/]"
+            )
+            table.add_row(str(practical.capstone), practical.title, str(module.number), status)
+    console().print(table)
+
+
+def project_started(project: Project, target: Path, created: bool) -> None:
+    out = console()
+    note = "" if created else " [yellow](kept your existing work; --force replaces it)[/]"
+    out.print(f"[bold]Capstone {project.spec.capstone}: {project.spec.title}[/]")
+    out.print(f"  your project   {target}{note}")
+    out.print(f"  specification  {target / 'SPEC.md'}")
+    out.print(f"  acceptance     {target / 'acceptance'}")
+    out.print(
+        f"\nBuild the {project.spec.package} package, then run "
+        f"[bold]pymastery project check {project.spec.capstone}[/]."
+    )

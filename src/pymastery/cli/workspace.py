@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from pymastery.core.model import Section
+    from pymastery.core.model import Project, Section
 
 
 def root() -> Path:
@@ -45,3 +45,21 @@ def start(section: Section, force: bool = False) -> dict[str, tuple[Path, bool]]
     )
     placed["instructions"] = (instructions, True)
     return placed
+
+
+def project_folder(project: Project) -> Path:
+    return root() / "projects" / project.slug
+
+
+def start_project(project: Project, force: bool = False) -> tuple[Path, bool]:
+    """Copy spec, starter and acceptance suite; keep the learner's work unless forced."""
+    target = project_folder(project)
+    created = force or not target.exists()
+    if created:
+        if target.exists():
+            shutil.rmtree(target)
+        shutil.copytree(project.starter, target)
+    shutil.copyfile(project.folder / "spec.md", target / "SPEC.md")
+    shutil.rmtree(target / "acceptance", ignore_errors=True)
+    shutil.copytree(project.acceptance, target / "acceptance")
+    return target, created

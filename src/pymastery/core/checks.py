@@ -15,6 +15,7 @@ from pymastery.core.lesson import PARTS, outline
 from pymastery.core.model import (
     Catalog,
     DiscussionKind,
+    Project,
     QuestionKind,
     Section,
     SectionContent,
@@ -388,6 +389,50 @@ def check_quiz(content: SectionContent, problems: Problems) -> None:
             )
 
 
+MIN_SPEC_WORDS = 300
+MIN_ACCEPTANCE_TESTS = 8
+
+
+def check_project(project: Project, problems: Problems) -> None:
+    where = project.folder / "project.yaml"
+    expected = f"{project.spec.capstone:02}-"
+    if not project.folder.name.startswith(expected):
+        problems.add(
+            where, 1, f"the folder of capstone {project.spec.capstone} starts with {expected!r}"
+        )
+    if words(project.specification) < MIN_SPEC_WORDS:
+        problems.add(
+            project.folder / "spec.md",
+            1,
+            f"the specification has "
+            f"{words(project.specification)} words; a learner builds from it, so it needs "
+            f"at least {MIN_SPEC_WORDS}",
+        )
+    for role, root in (("starter", project.starter), ("reference", project.reference)):
+        package = root / project.spec.package
+        if not (package / "__init__.py").is_file():
+            problems.add(
+                where,
+                1,
+                f"the {role} has no package {project.spec.package}/ "
+                f"(expected {package.relative_to(project.folder)}/__init__.py)",
+            )
+        for source in sorted(root.rglob("*.py")) if root.is_dir() else ():
+            check_python_syntax(source, problems)
+    tests = 0
+    test_files = sorted(project.acceptance.glob("test_*.py")) if project.acceptance.is_dir() else []
+    for test_file in test_files:
+        tree = check_python_syntax(test_file, problems)
+        tests += count_tests(tree) if tree is not None else 0
+    if tests < MIN_ACCEPTANCE_TESTS:
+        problems.add(
+            where,
+            1,
+            f"the acceptance suite has {tests} tests; a capstone needs at "
+            f"least {MIN_ACCEPTANCE_TESTS}",
+        )
+
+
 def normalized_stem(text: str) -> str:
     return " ".join(re.findall(r"[a-z0-9_]+", text.lower()))
 
@@ -454,6 +499,7 @@ def check_catalog(catalog: Catalog, problems: Problems) -> None:
                 stems[stem] = f"section {section.key}"
     for module in catalog.modules:
         check_position_balance(module.sections, problems)
+    check_capstones(catalog, problems)
 
 
 def check_position_balance(sections: Sequence[Section], problems: Problems) -> None:
@@ -528,3 +574,27 @@ def check_prerequisites(catalog: Catalog, problems: Problems) -> None:
 
     for number in sorted(graph):
         visit(number, [])
+
+
+def check_capstones(catalog: Catalog, problems: Problems) -> None:
+    """Each project is a capstone its module announces, and no capstone is written twice."""
+    announced = {
+        project.capstone: module.number
+        for module in catalog.modules
+        for project in module.meta.practical_projects
+        if project.capstone
+    }
+    seen: set[int] = set()
+    for project in catalog.projects:
+        where = project.folder / "project.yaml"
+        number = project.spec.capstone
+        if number in seen:
+            problems.add(where, 1, f"capstone {number} is written twice")
+        seen.add(number)
+        if announced.get(number) != project.spec.module:
+            problems.add(
+                where,
+                1,
+                f"capstone {number} belongs to module "
+                f"{announced.get(number)} in its module.yaml, not {project.spec.module}",
+            )

@@ -14,6 +14,8 @@ from pymastery.core.model import (
     LearningPath,
     Module,
     ModuleFile,
+    Project,
+    ProjectFile,
     QuizFile,
     Section,
     SectionContent,
@@ -40,6 +42,31 @@ def load_paths(root: Path, problems: Problems) -> tuple[LearningPath, ...]:
         learning_path = validate_model(LearningPath, document, path, problems, (index,))
         if learning_path is not None:
             loaded.append(learning_path)
+    return tuple(loaded)
+
+
+def load_projects(folder: Path, problems: Problems) -> tuple[Project, ...]:
+    if not folder.is_dir():
+        return ()
+    loaded = []
+    for child in sorted(folder.iterdir()):
+        if child.name.startswith("."):
+            continue
+        if not child.is_dir() or not SECTION_FOLDER.match(child.name):
+            problems.add(
+                child,
+                1,
+                "unexpected entry in projects/ (projects are folders named "
+                "NN-slug, NN the capstone number)",
+            )
+            continue
+        spec = parse_model(ProjectFile, child / "project.yaml", problems)
+        specification = read_text(child / "spec.md", problems)
+        if spec is None or specification is None:
+            continue
+        project = Project(spec=spec, folder=child, specification=specification)
+        checks.check_project(project, problems)
+        loaded.append(project)
     return tuple(loaded)
 
 
@@ -144,6 +171,7 @@ def load_catalog(root: Path | None = None) -> tuple[Catalog, Problems]:
                 child, 1, "unexpected entry in curriculum/ (modules are folders named NN-module-id)"
             )
     paths = load_paths(root, problems)
-    catalog = Catalog(root=root, modules=tuple(modules), paths=paths)
+    projects = load_projects(root / "projects", problems)
+    catalog = Catalog(root=root, modules=tuple(modules), paths=paths, projects=projects)
     checks.check_catalog(catalog, problems)
     return catalog, problems

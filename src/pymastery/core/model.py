@@ -31,7 +31,7 @@ class Difficulty(StrEnum):
     EXPERT = "Expert"
 
 
-class Project(Frozen):
+class PracticalProject(Frozen):
     title: NonEmpty
     description: NonEmpty
     capstone: Annotated[int, Field(ge=1, le=9)] | None = None
@@ -62,7 +62,7 @@ class ModuleFile(Frozen):
     key_takeaways: Annotated[tuple[NonEmpty, ...], Field(min_length=8, max_length=10)]
     learning_objectives: Annotated[tuple[NonEmpty, ...], Field(min_length=5)]
     prerequisites: tuple[Annotated[int, Field(ge=5, le=20)], ...] = ()
-    practical_projects: Annotated[tuple[Project, ...], Field(min_length=1)]
+    practical_projects: Annotated[tuple[PracticalProject, ...], Field(min_length=1)]
     production_examples: Annotated[tuple[ProductionExample, ...], Field(min_length=3)]
     sections: Annotated[tuple[SectionPlan, ...], Field(min_length=1)]
 
@@ -243,10 +243,49 @@ class Module(Frozen):
         return self.complete_count == len(self.sections)
 
 
+class ProjectFile(Frozen):
+    """`projects/NN-slug/project.yaml` as written: a capstone project."""
+
+    capstone: Annotated[int, Field(ge=1, le=9)]
+    title: NonEmpty
+    module: Annotated[int, Field(ge=5, le=20)]
+    summary: NonEmpty
+    package: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$")]
+    services: tuple[Service, ...] = ()
+    estimated_time: NonEmpty
+    time_limit: Annotated[float, Field(gt=0, le=1800)] = 300
+
+
+class Project(Frozen):
+    spec: ProjectFile
+    folder: Path
+    specification: str
+
+    @property
+    def starter(self) -> Path:
+        return self.folder / "starter"
+
+    @property
+    def reference(self) -> Path:
+        return self.folder / ".meta" / "reference"
+
+    @property
+    def acceptance(self) -> Path:
+        return self.folder / "acceptance"
+
+    @property
+    def slug(self) -> str:
+        return self.folder.name
+
+
 class Catalog(Frozen):
     root: Path
     modules: tuple[Module, ...]
     paths: tuple[LearningPath, ...]
+    projects: tuple[Project, ...] = ()
+
+    def project(self, capstone: int) -> Project | None:
+        return next((p for p in self.projects if p.spec.capstone == capstone), None)
 
     def module(self, number: int) -> Module | None:
         return next((m for m in self.modules if m.number == number), None)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from pymastery.core import grading, runner, services
 from pymastery.core.locations import cache_dir
-from pymastery.core.model import Section, SectionContent, Service
+from pymastery.core.model import Project, Section, SectionContent, Service
 
 
 @dataclass
@@ -250,3 +250,48 @@ def verify_sections(
             if on_report:
                 on_report(report)
     return reports
+
+
+def project_code_files(project: Project) -> list[Path]:
+    """The reference implementation is held to ruff and mypy --strict like the examples."""
+    return sorted(project.reference.rglob("*.py"))
+
+
+def verify_project(
+    project: Project, project_root: Path, worker: int | None = None
+) -> SectionReport:
+    report = SectionReport(f"capstone {project.spec.capstone}", project.spec.title)
+    blocked = services.unreachable(project.spec.services) or services.ensure_databases(
+        project.spec.services, worker
+    )
+    if blocked:
+        report.checks.append(Check("services reachable", False, blocked))
+        return report
+    limit = project.spec.time_limit
+    reference = grading.grade_project(project.acceptance, project.reference, limit, worker)
+    report.checks.append(
+        Check(
+            f"reference passes {len(reference.tests)} acceptance tests",
+            reference.passed,
+            [] if reference.passed else [describe_failure(reference)],
+        )
+    )
+    starter = grading.grade_project(project.acceptance, project.starter, limit, worker)
+    report.checks.append(
+        Check(
+            "starter fails the acceptance suite",
+            not starter.passed,
+            ["the untouched starter passes: the suite does not test the task"]
+            if starter.passed
+            else [],
+        )
+    )
+    files = project_code_files(project)
+    findings = lint(files, project_root)
+    details = [
+        f"{path.relative_to(project.folder)}:{finding}"
+        for path in files
+        for finding in findings.get(path, [])
+    ]
+    report.checks.append(Check("reference is ruff and mypy --strict clean", not details, details))
+    return report
