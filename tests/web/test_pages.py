@@ -93,3 +93,10 @@ def test_the_home_page_costs_a_fixed_number_of_queries(
     client.get("/")
     with django_assert_max_num_queries(2):
         client.get("/")
+
+
+def test_the_projects_page_lists_the_nine_capstones(client: Client) -> None:
+    page = client.get("/projects/").content.decode()
+    for number in range(1, 10):
+        assert f"<strong>{number}. " in page
+    assert client.get("/projects/9/").status_code == 404

@@ -29,6 +29,8 @@ urlpatterns: list[URLPattern] = [
     path("review/next", review_views.review_next, name="review-next"),
     path("review/<int:card_id>/answer", review_views.review_answer, name="review-answer"),
     path("progress/", progress_views.progress_page, name="progress"),
+    path("projects/", views.project_list, name="projects"),
+    path("projects/<int:capstone>/", views.project_detail, name="project"),
     path("search/", views.search, name="search"),
     path("highlight.css", views.highlight_css, name="highlight-css"),
 ]

@@ -11,7 +11,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from pymastery.core import runner, services
 from pymastery.core.model import Module, Section
-from pymastery.core.render import pygments_css
+from pymastery.core.render import pygments_css, render_markdown
 from pymastery.web.learn.catalog import catalog, lesson, neighbours, search_index
 from pymastery.web.progress.actions import mark_read, section_states
 
@@ -131,3 +131,31 @@ def search(request: HttpRequest) -> HttpResponse:
 @cache_control(max_age=86400, public=True)
 def highlight_css(request: HttpRequest) -> HttpResponse:
     return HttpResponse(pygments_css(), content_type="text/css")
+
+
+@require_GET
+def project_list(request: HttpRequest) -> HttpResponse:
+    written = {project.spec.capstone: project for project in catalog().projects}
+    capstones = [
+        (practical, module, written.get(practical.capstone))
+        for module in catalog().modules
+        for practical in module.meta.practical_projects
+        if practical.capstone
+    ]
+    return render(request, "learn/projects.html", {"capstones": capstones})
+
+
+@require_GET
+def project_detail(request: HttpRequest, capstone: int) -> HttpResponse:
+    project = catalog().project(capstone)
+    if project is None:
+        raise Http404(f"capstone {capstone} is not written yet")
+    return render(
+        request,
+        "learn/project.html",
+        {
+            "project": project,
+            "module": get_module(project.spec.module),
+            "specification": render_markdown(project.specification),
+        },
+    )
