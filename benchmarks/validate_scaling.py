@@ -30,7 +30,10 @@ def fill(root: Path, count: int) -> int:
     if not sources:
         raise SystemExit("no written section to copy")
     planned = [
-        (m.folder, s.folder_name) for m in catalog.modules for s in m.sections if s.content is None
+        (m.folder, s.folder_name)
+        for m in catalog.modules
+        for s in m.sections
+        if not (m.folder / s.folder_name).exists()
     ]
     filled = len(sources)
     for (module_folder, name), source in zip(planned, itertools.cycle(sources), strict=False):

@@ -257,8 +257,16 @@ def count_tests(tree: ast.Module) -> int:
 
 
 def learner_lines(starter: str, solution: str) -> int:
-    diff = difflib.ndiff(starter.splitlines(), solution.splitlines())
-    return sum(1 for line in diff if line.startswith("+ ") and line[2:].strip())
+    """Non-blank lines the solution adds to the starter."""
+    old, new = starter.splitlines(), solution.splitlines()
+    matcher = difflib.SequenceMatcher(None, old, new, autojunk=False)
+    return sum(
+        1
+        for tag, _, _, start, end in matcher.get_opcodes()
+        if tag in ("insert", "replace")
+        for line in new[start:end]
+        if line.strip()
+    )
 
 
 def check_exercise(content: SectionContent, problems: Problems) -> None:

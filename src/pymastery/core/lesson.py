@@ -51,7 +51,9 @@ class LessonOutline:
 
 @cache
 def markdown() -> MarkdownIt:
-    return MarkdownIt("commonmark").enable("table")
+    """Block structure only: the outline needs headings, fences and the raw text of paragraphs,
+    so inline parsing (half the cost) is switched off."""
+    return MarkdownIt("commonmark").enable("table").disable("inline")
 
 
 def parse_include(info: str, line: int, body: str) -> Include | str | None:
