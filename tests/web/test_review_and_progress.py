@@ -69,8 +69,10 @@ def test_a_learner_cannot_answer_someone_elses_card(client: Client) -> None:
 
 
 def test_reading_a_lesson_counts_as_read_on_the_dashboard(client: Client) -> None:
-    client.get(f"/sections/{KEY}/")
-    client.get("/sections/20.16/")
+    page = client.get(f"/sections/{KEY}/").content.decode()
+    assert f'hx-post="/sections/{KEY}/read" hx-trigger="load"' in page
+    assert client.post(f"/sections/{KEY}/read").status_code == 204
+    assert client.post("/sections/20.16/read").status_code == 204
     assert list(SectionVisit.objects.values_list("section", flat=True)) == [KEY]
     page = client.get("/progress/").content.decode()
     assert "<svg" in page and "Quiz accuracy per module" in page

@@ -8,6 +8,7 @@ urlpatterns: list[URLPattern] = [
     path("paths/<slug:path_id>/", views.path_detail, name="path"),
     path("sections/<str:key>/", views.section_detail, name="section"),
     path("sections/<str:key>/examples/<str:name>/run", views.run_example, name="run-example"),
+    path("sections/<str:key>/read", views.mark_section_read, name="section-read"),
     path("sections/<str:key>/exercise/", practice_views.exercise_page, name="exercise"),
     path("sections/<str:key>/exercise/check", practice_views.exercise_check, name="exercise-check"),
     path("sections/<str:key>/exercise/hint", practice_views.exercise_hint, name="exercise-hint"),

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from functools import cache
+
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.template.loader import render_to_string
 from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_GET, require_POST
 
@@ -72,23 +75,34 @@ def path_detail(request: HttpRequest, path_id: str) -> HttpResponse:
 
 @require_GET
 def section_detail(request: HttpRequest, key: str) -> HttpResponse:
+    get_section(key)
+    return HttpResponse(section_page(key))
+
+
+@cache
+def section_page(key: str) -> str:
+    """A section page is the same for every learner: rendered once per process."""
     section = get_section(key)
-    module = get_module(section.module_number)
     before, after = neighbours(section)
-    if section.content is not None and isinstance(request.user, User):
-        mark_read(request.user, key)
-    return render(
-        request,
+    return render_to_string(
         "learn/section.html",
         {
             "section": section,
-            "module": module,
+            "module": get_module(section.module_number),
             "lesson": lesson(key),
             "previous": before,
             "next": after,
             "can_run": settings.SINGLE_USER,
         },
     )
+
+
+@require_POST
+def mark_section_read(request: HttpRequest, key: str) -> HttpResponse:
+    section = get_section(key)
+    if section.content is not None and isinstance(request.user, User):
+        mark_read(request.user, key)
+    return HttpResponse(status=204)
 
 
 @require_POST

@@ -1,3 +1,10 @@
+// htmx requests carry the CSRF token from its cookie, so pages hold nothing per user and can be
+// rendered once and served to everyone.
+document.addEventListener("htmx:configRequest", (event) => {
+  const match = document.cookie.match(/(?:^|; )csrftoken=([^;]+)/);
+  if (match) event.detail.headers["X-CSRFToken"] = decodeURIComponent(match[1]);
+});
+
 // Copy buttons on every code block; Run buttons on examples in single-user mode.
 document.addEventListener("DOMContentLoaded", () => {
   const lesson = document.querySelector("article.lesson");
