@@ -129,3 +129,26 @@ def test_a_missing_submission_is_an_error_result(exercise: Exercise, tmp_path: P
     result = grade(exercise, tmp_path / "nowhere.py")
     assert result.status == "error"
     assert result.message and "Cannot read" in result.message
+
+
+def test_the_grade_command_prints_the_result_document(tmp_path: Path) -> None:
+    import json
+    import subprocess
+    import sys
+
+    from pymastery.core.loader import load_catalog
+
+    catalog, _ = load_catalog()
+    section = catalog.section("5.3")
+    assert section is not None and section.content is not None
+    cli = str(Path(sys.executable).with_name("pymastery"))
+    broken = tmp_path / "broken.py"
+    broken.write_text("def oops(:\n")
+    result = subprocess.run(
+        [cli, "grade", "5.3", str(broken), "--json"], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 1
+    document = json.loads(result.stdout)
+    assert document["version"] == 3 and document["status"] == "error"
+    assert "SyntaxError" in document["message"]
+    assert document["tests"] == []

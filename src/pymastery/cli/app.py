@@ -250,6 +250,32 @@ def verify(
         raise typer.Exit(1)
 
 
+@app.command()
+def grade(
+    exercise: Annotated[
+        str,
+        typer.Argument(metavar="EXERCISE", help="The section whose exercise to grade, like 5.3."),
+    ],
+    submission: Annotated[Path, typer.Argument(metavar="SUBMISSION_FILE")],
+    as_json: JsonOption = False,
+    root: RootOption = None,
+) -> None:
+    """Grade a file against an exercise's tests; --json prints the result document."""
+    from pymastery.cli import render
+    from pymastery.core.grading import grade as grade_submission
+
+    section = find_section(load(root), exercise)
+    written(section)
+    assert section.content is not None
+    result = grade_submission(section.content.exercise, submission)
+    if as_json:
+        print(result.model_dump_json(indent=2))
+    else:
+        render.grade_result(result, submission)
+    if not result.passed:
+        raise typer.Exit(1)
+
+
 @exercise_app.command("start")
 def exercise_start(
     section_key: Annotated[str, typer.Argument(metavar="SECTION")],
