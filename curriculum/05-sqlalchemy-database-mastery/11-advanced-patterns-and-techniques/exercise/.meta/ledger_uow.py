@@ -1,0 +1,173 @@
+"""The persistence layer of a small account ledger.
+
+Money is stored as integer cents. The service layer talks to a repository and a unit of work;
+the unit of work owns the transaction and, in the same transaction, writes an outbox message
+for every account that is opened or whose balance changes.
+"""
+
+from decimal import Decimal
+from typing import Any, Protocol, Self
+
+from sqlalchemy import BigInteger, Dialect, Engine, String, event, inspect, select
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
+from sqlalchemy.types import TypeDecorator
+from typing_extensions import override
+
+
+class Cents(TypeDecorator[Decimal]):
+    """A Decimal in Python, a BIGINT count of cents in the database.
+
+    Binding: None stays None; anything that is not a Decimal (float, int, str) raises TypeError;
+    a Decimal with a fraction of a cent (Decimal("0.005")) raises ValueError; otherwise the
+    value is sent as an int number of cents (Decimal("19.99") -> 1999).
+    Reading: None stays None; an int number of cents comes back as a Decimal with exactly two
+    places (1999 -> Decimal("19.99"), 0 -> Decimal("0.00")).
+    """
+
+    impl = BigInteger
+    cache_ok = True
+
+    @override
+    def process_bind_param(self, value: Decimal | None, dialect: Dialect) -> int | None:
+        if value is None:
+            return None
+        if not isinstance(value, Decimal):
+            raise TypeError(f"money must be a Decimal, got {type(value).__name__} {value!r}")
+        cents = value.scaleb(2)
+        if cents != cents.to_integral_value():
+            raise ValueError(f"{value} has a fraction of a cent")
+        return int(cents)
+
+    @override
+    def process_result_value(self, value: int | None, dialect: Dialect) -> Decimal | None:
+        return None if value is None else Decimal(value).scaleb(-2)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Account(Base):
+    __tablename__ = "s5_11_ex_accounts"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(20), unique=True)
+    owner: Mapped[str] = mapped_column(String(100))
+    balance: Mapped[Decimal] = mapped_column(Cents, active_history=True)
+    overdraft_limit: Mapped[Decimal | None] = mapped_column(Cents)
+
+
+class OutboxMessage(Base):
+    __tablename__ = "s5_11_ex_outbox"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    topic: Mapped[str] = mapped_column(String(50))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSONB)
+
+
+class AccountNotFound(LookupError):
+    pass
+
+
+class InsufficientFunds(ValueError):
+    pass
+
+
+class AccountRepository(Protocol):
+    def add(self, account: Account) -> None: ...
+    def get(self, number: str) -> Account: ...
+
+
+class SqlAlchemyAccountRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def add(self, account: Account) -> None:
+        """Make the account part of the session's unit of work."""
+        self.session.add(account)
+
+    def get(self, number: str) -> Account:
+        """Load the account with this number and lock its row until the transaction ends.
+
+        Raises AccountNotFound(number) when there is none.
+        """
+        query = select(Account).where(Account.number == number).with_for_update()
+        account = self.session.scalars(query).one_or_none()
+        if account is None:
+            raise AccountNotFound(number)
+        return account
+
+
+def record_outbox_messages(session: Session, flush_context: Any, instances: Any) -> None:
+    """A before_flush listener: add one OutboxMessage per account event to this flush.
+
+    - each new Account: topic "account.opened",
+      payload {"number": ..., "balance": "100.00"}
+    - each Account whose balance changed: topic "account.balance_changed",
+      payload {"number": ..., "old": "100.00", "new": "60.00"}
+    Amounts in payloads are strings with two places, as str(Decimal) prints them.
+    An account whose balance did not change gets no message.
+    """
+    for account in [obj for obj in session.new if isinstance(obj, Account)]:
+        opened = {"number": account.number, "balance": str(account.balance)}
+        session.add(OutboxMessage(topic="account.opened", payload=opened))
+    for account in [obj for obj in session.dirty if isinstance(obj, Account)]:
+        history = inspect(account).attrs.balance.history
+        if history.added and history.deleted:
+            old, new = str(history.deleted[0]), str(history.added[0])
+            changed = {"number": account.number, "old": old, "new": new}
+            session.add(OutboxMessage(topic="account.balance_changed", payload=changed))
+
+
+class UnitOfWork:
+    """Owns one session and its transaction.
+
+    with UnitOfWork(factory) as uow:
+        uow.accounts.get("ACC-1") ...
+        uow.commit()
+
+    Nothing is written unless commit() is called inside the block. On leaving the block,
+    whatever was not committed is rolled back (also when the block raises; the exception
+    propagates) and the session is closed, so its connection goes back to the pool.
+    Every session the unit of work opens runs record_outbox_messages before each flush.
+    """
+
+    session: Session
+    accounts: AccountRepository
+
+    def __init__(self, factory: sessionmaker[Session]) -> None:
+        self.factory = factory
+
+    def __enter__(self) -> Self:
+        self.session = self.factory()
+        event.listen(self.session, "before_flush", record_outbox_messages)
+        self.accounts = SqlAlchemyAccountRepository(self.session)
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        try:
+            self.session.rollback()
+        finally:
+            self.session.close()
+
+    def commit(self) -> None:
+        self.session.commit()
+
+
+def transfer(uow: UnitOfWork, source: str, target: str, amount: Decimal) -> None:
+    """Move `amount` from one account to another, all or nothing. (Given: do not change.)"""
+    with uow:
+        # Lock the two rows in one global order, so opposite transfers cannot deadlock.
+        accounts = {number: uow.accounts.get(number) for number in sorted({source, target})}
+        debit, credit = accounts[source], accounts[target]
+        floor = -(debit.overdraft_limit or Decimal("0.00"))
+        if debit.balance - amount < floor:
+            raise InsufficientFunds(f"{source} cannot pay {amount}")
+        debit.balance -= amount
+        credit.balance += amount
+        uow.commit()
+
+
+def reset_schema(engine: Engine) -> None:
+    """Drop and create the exercise's two tables. (Given.)"""
+    Base.metadata.drop_all(engine)
+    Base.metadata.create_all(engine)
