@@ -1,8 +1,10 @@
 """Full-text search over lessons, quizzes, exercises and the plan's titles and subtopics.
 
-SQLite FTS5 with the Porter stemmer; BM25 weighted so that a match in a section's title or
-subtopics outranks one in passing prose. The index is a file in the cache, rebuilt only when the
-curriculum's fingerprint changes.
+SQLite FTS5 with the Porter stemmer. A section's outline (title, subtopics, headings) and its body
+(lesson, exercise, quiz) are indexed in two tables and ranked with BM25 separately, then added with
+the body weighted down: BM25 normalises by document length, so in one table a long written lesson
+would bury its own title match under a planned section's short one. The index is a file in the
+cache, rebuilt only when the curriculum's fingerprint changes.
 """
 
 from __future__ import annotations
@@ -14,13 +16,17 @@ from pathlib import Path
 
 from pymastery.core.model import Catalog, Section
 
-# Column weights for bm25(): title, subtopics, headings, body.
-WEIGHTS = (10.0, 5.0, 3.0, 1.0)
-SCHEMA = """
-CREATE VIRTUAL TABLE documents USING fts5(
-    section UNINDEXED, module UNINDEXED, planned UNINDEXED, title, subtopics, headings, body,
-    tokenize = 'porter unicode61 remove_diacritics 2'
-);
+# bm25() weights of the outline's columns (title, subtopics, headings), and of the body's score
+# relative to the outline's.
+OUTLINE_WEIGHTS = (10.0, 4.0, 2.0)
+BODY_WEIGHT = 0.5
+CANDIDATES = 60
+TOKENIZER = "tokenize = 'porter unicode61 remove_diacritics 2'"
+SCHEMA = f"""
+CREATE TABLE sections (id INTEGER PRIMARY KEY, section TEXT, title TEXT, module TEXT,
+                       planned INTEGER);
+CREATE VIRTUAL TABLE outline USING fts5(title, subtopics, headings, {TOKENIZER});
+CREATE VIRTUAL TABLE body USING fts5(content, {TOKENIZER});
 """
 
 
@@ -72,15 +78,24 @@ def build(catalog: Catalog, path: Path) -> None:
     temporary.unlink(missing_ok=True)
     with sqlite3.connect(temporary) as connection:
         connection.executescript(SCHEMA)
-        connection.executemany(
-            "INSERT INTO documents VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [
-                section_document(section, module.meta.title)
-                for module in catalog.modules
-                for section in module.sections
-            ],
-        )
-        connection.execute("INSERT INTO documents(documents) VALUES ('optimize')")
+        documents = [
+            section_document(section, module.meta.title)
+            for module in catalog.modules
+            for section in module.sections
+        ]
+        for rowid, (key, module, planned, title, subtopics, headings, body) in enumerate(
+            documents, start=1
+        ):
+            connection.execute(
+                "INSERT INTO sections VALUES (?, ?, ?, ?, ?)", (rowid, key, title, module, planned)
+            )
+            connection.execute(
+                "INSERT INTO outline(rowid, title, subtopics, headings) VALUES (?, ?, ?, ?)",
+                (rowid, title, subtopics, headings),
+            )
+            connection.execute("INSERT INTO body(rowid, content) VALUES (?, ?)", (rowid, body))
+        for table in ("outline", "body"):
+            connection.execute(f"INSERT INTO {table}({table}) VALUES ('optimize')")
     connection.close()
     temporary.replace(path)
 
@@ -104,19 +119,60 @@ class SearchIndex:
             expression = match_expression(query, every_term)
             if expression is None:
                 return []
-            rows = self.connection.execute(
-                "SELECT section, title, module, planned, -bm25(documents, 0, 0, 0, ?, ?, ?, ?) "
-                "AS score, coalesce(nullif(snippet(documents, 6, '[', ']', '…', 12), ''), "
-                "snippet(documents, 4, '[', ']', '…', 12)) FROM documents "
-                "WHERE documents MATCH ? ORDER BY score DESC LIMIT ?",
-                (*WEIGHTS, expression, limit),
-            ).fetchall()
-            if rows:
-                return [
-                    Hit(key, title, module, score, snippet, bool(int(planned)))
-                    for key, title, module, planned, score, snippet in rows
-                ]
+            scores: dict[int, float] = {}
+            for rowid, score in self.connection.execute(
+                "SELECT rowid, -bm25(outline, ?, ?, ?) FROM outline WHERE outline MATCH ? "
+                "ORDER BY 2 DESC LIMIT ?",
+                (*OUTLINE_WEIGHTS, expression, CANDIDATES),
+            ):
+                scores[rowid] = score
+            for rowid, score in self.connection.execute(
+                "SELECT rowid, -bm25(body) FROM body WHERE body MATCH ? ORDER BY 2 DESC LIMIT ?",
+                (expression, CANDIDATES),
+            ):
+                scores[rowid] = scores.get(rowid, 0.0) + BODY_WEIGHT * score
+            if scores:
+                ranked = sorted(scores.items(), key=lambda item: (-item[1], item[0]))[:limit]
+                return self.hits(expression, ranked)
         return []
+
+    def hits(self, expression: str, ranked: list[tuple[int, float]]) -> list[Hit]:
+        """Snippets cost more than ranking, so they are made for the winners only."""
+        rowids = [rowid for rowid, _ in ranked]
+        marks = ", ".join("?" * len(rowids))
+        snippets = dict(
+            self.connection.execute(
+                f"SELECT rowid, snippet(body, 0, '[', ']', '…', 12) FROM body "
+                f"WHERE body MATCH ? AND rowid IN ({marks})",
+                (expression, *rowids),
+            )
+        )
+        for rowid, snippet in self.connection.execute(
+            f"SELECT rowid, snippet(outline, 1, '[', ']', '…', 12) FROM outline "
+            f"WHERE outline MATCH ? AND rowid IN ({marks})",
+            (expression, *rowids),
+        ):
+            if not snippets.get(rowid):
+                snippets[rowid] = snippet
+        details = {
+            row[0]: row[1:]
+            for row in self.connection.execute(
+                f"SELECT id, section, title, module, planned FROM sections WHERE id IN ({marks})",
+                rowids,
+            )
+        }
+        return [
+            Hit(
+                key,
+                title,
+                module,
+                score,
+                " ".join((snippets.get(rowid) or "").split()),
+                bool(planned),
+            )
+            for rowid, score in ranked
+            for key, title, module, planned in [details[rowid]]
+        ]
 
 
 def open_index(root: Path, cache_folder: Path) -> SearchIndex:
