@@ -12,7 +12,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET, require_POST
 
 from pymastery.core.grading import GradeResult, grade
-from pymastery.core.model import Section, SectionContent
+from pymastery.core.model import MultipleChoice, Option, Section, SectionContent
 from pymastery.core.render import render_markdown
 from pymastery.web.learn.views import get_module, get_section
 from pymastery.web.progress import actions
@@ -153,12 +153,9 @@ def quiz_answer(request: HttpRequest, key: str, index: int) -> HttpResponse:
     questions = content.quiz.multiple_choice
     if not 0 <= index < len(questions):
         raise Http404("no such question")
-    try:
-        chosen = int(request.POST["option"])
-    except (KeyError, ValueError):
-        return HttpResponseBadRequest("Choose one option.")
     question = questions[index]
-    if not 0 <= chosen < len(question.options):
+    chosen = chosen_option(request, question)
+    if chosen is None:
         return HttpResponseBadRequest("Choose one of the four options.")
     correct = question.options[chosen].correct
     actions.record_choice(learner_of(request), key, index, chosen, correct)
@@ -169,12 +166,24 @@ def quiz_answer(request: HttpRequest, key: str, index: int) -> HttpResponse:
             "question": question,
             "chosen": chosen,
             "correct": correct,
-            "options": [
-                (i, option, render_markdown(option.explanation))
-                for i, option in enumerate(question.options)
-            ],
+            "options": explained_options(question),
         },
     )
+
+
+def chosen_option(request: HttpRequest, question: MultipleChoice) -> int | None:
+    """The option index the learner posted, or None when it names no option."""
+    raw = request.POST.get("option", "")
+    if not raw.isdigit() or int(raw) >= len(question.options):
+        return None
+    return int(raw)
+
+
+def explained_options(question: MultipleChoice) -> list[tuple[int, Option, str]]:
+    return [
+        (i, option, render_markdown(option.explanation))
+        for i, option in enumerate(question.options)
+    ]
 
 
 @require_POST

@@ -10,7 +10,7 @@ from django.views.decorators.http import require_GET, require_POST
 from pymastery.core.model import MultipleChoice
 from pymastery.core.render import render_markdown
 from pymastery.web.learn.catalog import catalog
-from pymastery.web.learn.practice_views import learner_of
+from pymastery.web.learn.practice_views import chosen_option, explained_options, learner_of
 from pymastery.web.progress import actions
 from pymastery.web.progress.models import ReviewCard
 
@@ -61,11 +61,8 @@ def review_answer(request: HttpRequest, card_id: int) -> HttpResponse:
     question = question_of(card)
     if question is None:
         raise Http404("that question no longer exists")
-    try:
-        chosen = int(request.POST["option"])
-    except (KeyError, ValueError):
-        return HttpResponseBadRequest("Choose one option.")
-    if not 0 <= chosen < len(question.options):
+    chosen = chosen_option(request, question)
+    if chosen is None:
         return HttpResponseBadRequest("Choose one of the four options.")
     correct = question.options[chosen].correct
     actions.record_choice(learner, card.section, card.question, chosen, correct)
@@ -77,9 +74,6 @@ def review_answer(request: HttpRequest, card_id: int) -> HttpResponse:
             "correct": correct,
             "chosen": chosen,
             "card": card,
-            "options": [
-                (i, option, render_markdown(option.explanation))
-                for i, option in enumerate(question.options)
-            ],
+            "options": explained_options(question),
         },
     )
