@@ -30,11 +30,15 @@ class ExampleRun:
         return self.exit_code is None
 
 
+# Variables that change what tools print: pytest stops truncating its summary under CI, and
+# terminal-aware output follows COLUMNS. Examples run as in a plain 80-column terminal.
+UNSTABLE_VARIABLES = ("CI", "BUILD_NUMBER", "PYTHONSTARTUP", "FORCE_COLOR", "NO_COLOR")
+
+
 def example_environment(worker: int | None = None) -> dict[str, str]:
-    env = dict(os.environ)
+    env = {k: v for k, v in os.environ.items() if k not in UNSTABLE_VARIABLES}
     env.update(services.environment(worker))
-    env["PYTHONUNBUFFERED"] = "1"
-    env.pop("PYTHONSTARTUP", None)
+    env.update(PYTHONUNBUFFERED="1", COLUMNS="80", LINES="24", TERM="dumb")
     return env
 
 
