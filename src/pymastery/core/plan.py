@@ -20,4 +20,3 @@ SECTION_COUNTS: dict[int, int] = {
 }
 TOTAL_SECTIONS = sum(SECTION_COUNTS.values())  # 231
 LEARNING_PATHS = 5
-CAPSTONES = 9
