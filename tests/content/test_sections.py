@@ -31,7 +31,7 @@ def services_ready() -> None:
     needed = set().union(
         *(verify.section_services(s.content) for s in written_sections() if s.content)
     )
-    blocked = services.unreachable(needed) + services.ensure_databases(needed)
+    blocked = services.prepare(needed)
     assert not blocked, "\n".join(blocked)
 
 

@@ -194,7 +194,7 @@ def run(
             raise fail(f"section {section.key} has no example {example!r} (it has: {names})")
         chosen = [found]
     needed = {service for e in chosen for service in e.services}
-    blocked = services.unreachable(needed) or services.ensure_databases(needed)
+    blocked = services.prepare(needed)
     if blocked:
         raise fail("\n".join(blocked))
     failed = False
@@ -376,9 +376,7 @@ def project_check(
 
     project = find_project(load(root), capstone)
     folder = path or workspace.project_folder(project)
-    blocked = services.unreachable(project.spec.services) or services.ensure_databases(
-        project.spec.services
-    )
+    blocked = services.prepare(project.spec.services)
     if blocked:
         raise fail("\n".join(blocked))
     render.console().print(f"[bold]Capstone {capstone}[/] · {project.spec.title} · {folder}")

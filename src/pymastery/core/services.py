@@ -80,6 +80,13 @@ def unreachable(services: Iterable[Service]) -> list[str]:
     return messages
 
 
+def prepare(wanted: Iterable[Service], worker: int | None = None) -> list[str]:
+    """Everything an example, exercise or project needs before it runs: reachable services and
+    existing databases. Empty when ready; otherwise one plain-words message per problem."""
+    needed = set(wanted)
+    return unreachable(needed) or ensure_databases(needed, worker)
+
+
 def ensure_databases(services: Iterable[Service], worker: int | None = None) -> list[str]:
     """Create the examples' database on PostgreSQL/MariaDB if missing; messages for failures."""
     messages = []

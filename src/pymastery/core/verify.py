@@ -261,9 +261,7 @@ def verify_project(
     project: Project, project_root: Path, worker: int | None = None
 ) -> SectionReport:
     report = SectionReport(f"capstone {project.spec.capstone}", project.spec.title)
-    blocked = services.unreachable(project.spec.services) or services.ensure_databases(
-        project.spec.services, worker
-    )
+    blocked = services.prepare(project.spec.services, worker)
     if blocked:
         report.checks.append(Check("services reachable", False, blocked))
         return report

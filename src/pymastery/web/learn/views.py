@@ -119,7 +119,7 @@ def run_example(request: HttpRequest, key: str, name: str) -> HttpResponse:
                 "your own machine)."
             },
         )
-    blocked = services.unreachable(example.services) or services.ensure_databases(example.services)
+    blocked = services.prepare(example.services)
     if blocked:
         return render(request, "learn/_example_output.html", {"error": "\n".join(blocked)})
     run = runner.run_example(section.content, example)
