@@ -40,6 +40,7 @@ system:
 test: lint system
 	$(BIN)/pymastery validate
 	$(BIN)/pytest
+	$(BIN)/pytest tests/cohort --ds tests.cohort_settings  # cohort mode: its own settings, on PostgreSQL
 
 quick: install
 	$(BIN)/pytest -m "not content and not browser" -x -q

@@ -19,10 +19,11 @@ const readableHighlighting = HighlightStyle.define([
   { tag: tags.invalid, color: "#b3261e" },
 ]);
 
+// CodeMirror injects its stylesheet; the page's CSP nonce (from data-csp-nonce) lets it in.
 window.pymasteryEditor = (textarea) => {
   const view = new EditorView({
     doc: textarea.value,
-    extensions: [basicSetup, python(), indentUnit.of("    "), keymap.of([indentWithTab]),
+    extensions: [EditorView.cspNonce.of(textarea.dataset.cspNonce || ""), basicSetup, python(), indentUnit.of("    "), keymap.of([indentWithTab]),
       // Wrap long lines and grow with the file: no inner scroll region for keyboard users to trap in.
       EditorView.lineWrapping,
       syntaxHighlighting(readableHighlighting),

@@ -13,6 +13,8 @@ from pathlib import Path
 import pytest
 
 PROJECT = Path(__file__).resolve().parents[1]
+COHORT_TESTS = PROJECT / "tests" / "cohort"
+COHORT_SETTINGS = "tests.cohort_settings"
 CURRICULUM = PROJECT / "curriculum"
 CLI = Path(sys.executable).with_name("pymastery")
 
@@ -48,6 +50,13 @@ class Learner:
             timeout=timeout,
             check=False,
         )
+
+
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    """tests/cohort needs the cohort settings, so it runs in a session of its own (Makefile)."""
+    if collection_path == COHORT_TESTS and config.getoption("ds") != COHORT_SETTINGS:
+        return True
+    return None
 
 
 @pytest.fixture

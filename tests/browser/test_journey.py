@@ -59,8 +59,26 @@ def browser() -> Iterator[Browser]:
         launched.close()
 
 
+CSP_WATCH = """window.cspViolations = [];
+document.addEventListener("securitypolicyviolation", (event) => {
+  window.cspViolations.push(`${event.violatedDirective} blocked ${event.blockedURI || "inline"}`);
+});"""
+
+
+def new_page(browser: Browser, **options: Any) -> Page:
+    """A page that records Content-Security-Policy violations (our policy allows no inline code)."""
+    page = browser.new_page(**options)
+    page.add_init_script(CSP_WATCH)
+    return page
+
+
+def csp_violations(page: Page) -> list[str]:
+    violations: list[str] = page.evaluate("window.cspViolations")
+    return violations
+
+
 def accessibility_problems(page: Page) -> list[str]:
-    page.add_script_tag(path=str(AXE))
+    page.evaluate(AXE.read_text(encoding="utf-8"))  # DevTools evaluation, so the CSP allows it
     result: dict[str, Any] = page.evaluate("""async () => await axe.run(document, {
         resultTypes: ['violations']})""")
     return [
@@ -74,6 +92,7 @@ def check_page(page: Page, name: str) -> None:
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
     problems = accessibility_problems(page)
     assert not problems, f"{name}: " + "; ".join(problems)
+    assert csp_violations(page) == [], f"{name}: the page broke its own Content-Security-Policy"
 
 
 def set_editor_text(page: Page, text: str) -> None:
@@ -91,7 +110,7 @@ def test_the_learner_journey(browser: Browser, live_server: Any) -> None:
     first_example = section.content.spec.examples[0]
     question = section.content.quiz.multiple_choice[0]
 
-    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page = new_page(browser, viewport={"width": 1280, "height": 900})
     page.goto(live_server.url + "/")
     check_page(page, "01-home")
     page.get_by_role("link", name="5. SQLAlchemy & Database Mastery").click()
@@ -146,10 +165,11 @@ def test_the_learner_journey(browser: Browser, live_server: Any) -> None:
     ],
 )
 def test_pages_fit_a_phone_screen(browser: Browser, live_server: Any, path: str) -> None:
-    page = browser.new_page(viewport={"width": 390, "height": 844}, is_mobile=True)
+    page = new_page(browser, viewport={"width": 390, "height": 844}, is_mobile=True)
     page.goto(live_server.url + path)
     overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
     name = "phone" + (path.strip("/").replace("/", "-") or "-home")
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
     assert overflow <= 0, f"{path} scrolls sideways by {overflow}px at phone width"
     assert json.dumps(accessibility_problems(page)) == "[]"
+    assert csp_violations(page) == []

@@ -68,7 +68,19 @@ def markdown() -> MarkdownIt:
     parser = MarkdownIt("commonmark", {"html": False}).enable("table")
     parser.add_render_rule("table_open", open_scrollable_table)
     parser.add_render_rule("table_close", close_scrollable_table)
+    parser.add_render_rule("th_open", aligned_cell)
+    parser.add_render_rule("td_open", aligned_cell)
     return parser
+
+
+def aligned_cell(renderer: Any, tokens: list[Token], index: int, options: Any, env: Any) -> str:
+    """Column alignment as a class: our Content-Security-Policy forbids style attributes."""
+    token = tokens[index]
+    style = token.attrGet("style")
+    if isinstance(style, str) and style.startswith("text-align:"):
+        token.attrs.pop("style")
+        token.attrJoin("class", "align-" + style.removeprefix("text-align:"))
+    return str(renderer.renderToken(tokens, index, options, env))
 
 
 def open_scrollable_table(

@@ -1,8 +1,9 @@
-from django.urls import URLPattern, path
+from django.conf import settings
+from django.urls import URLPattern, URLResolver, include, path
 
 from pymastery.web.learn import practice_views, progress_views, review_views, views
 
-urlpatterns: list[URLPattern] = [
+urlpatterns: list[URLPattern | URLResolver] = [
     path("", views.home, name="home"),
     path("modules/<int:number>/", views.module_detail, name="module"),
     path("paths/<slug:path_id>/", views.path_detail, name="path"),
@@ -33,5 +34,17 @@ urlpatterns: list[URLPattern] = [
     path("projects/", views.project_list, name="projects"),
     path("projects/<int:capstone>/", views.project_detail, name="project"),
     path("search/", views.search, name="search"),
+    path(
+        "sections/<str:key>/exercise/attempts/",
+        practice_views.exercise_attempts,
+        name="exercise-attempts",
+    ),
+    path(
+        "sections/<str:key>/exercise/attempts/<int:attempt_id>/",
+        practice_views.exercise_attempt,
+        name="exercise-attempt",
+    ),
     path("highlight.css", views.highlight_css, name="highlight-css"),
 ]
+if not settings.SINGLE_USER:
+    urlpatterns.append(path("", include("pymastery.web.accounts.urls")))

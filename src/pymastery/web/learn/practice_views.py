@@ -8,7 +8,7 @@ from pathlib import Path
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
-from django.shortcuts import render
+from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_GET, require_POST
 
 from pymastery.core.grading import GradeResult, grade
@@ -16,6 +16,7 @@ from pymastery.core.model import MultipleChoice, Option, Section, SectionContent
 from pymastery.core.render import render_markdown
 from pymastery.web.learn.views import get_module, get_section
 from pymastery.web.progress import actions
+from pymastery.web.progress.models import ExerciseAttempt
 
 MAX_SOURCE_BYTES = 100_000
 
@@ -121,6 +122,45 @@ def exercise_give_up(request: HttpRequest, key: str) -> HttpResponse:
         request,
         "learn/_solution.html",
         {"solution": solution_text(learner, key, content), "section": section},
+    )
+
+
+@require_GET
+def exercise_attempts(request: HttpRequest, key: str) -> HttpResponse:
+    """The learner's own submissions for this exercise, newest first."""
+    section, _ = written_section(key)
+    attempts = ExerciseAttempt.objects.filter(learner=learner_of(request), section=key).defer(
+        "source", "result"
+    )
+    return render(
+        request,
+        "learn/attempts.html",
+        {
+            "section": section,
+            "module": get_module(section.module_number),
+            "attempts": attempts.order_by("-created_at"),
+        },
+    )
+
+
+@require_GET
+def exercise_attempt(request: HttpRequest, key: str, attempt_id: int) -> HttpResponse:
+    """One of the learner's own submissions; anyone else's id is a 404, as if it did not exist."""
+    section, _ = written_section(key)
+    attempt = get_object_or_404(
+        ExerciseAttempt, pk=attempt_id, learner=learner_of(request), section=key
+    )
+    result = GradeResult.model_validate(attempt.result)
+    return render(
+        request,
+        "learn/attempt.html",
+        {
+            "section": section,
+            "module": get_module(section.module_number),
+            "attempt": attempt,
+            "result": result,
+            "passed": sum(t.status == "pass" for t in result.tests),
+        },
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from functools import cache
 
 from django.conf import settings
+from django.contrib.auth.decorators import login_not_required
 from django.contrib.auth.models import User
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -93,6 +94,7 @@ def section_page(key: str) -> str:
             "previous": before,
             "next": after,
             "can_run": settings.SINGLE_USER,
+            "single_user": settings.SINGLE_USER,
         },
     )
 
@@ -142,6 +144,7 @@ def search(request: HttpRequest) -> HttpResponse:
 
 
 @require_GET
+@login_not_required
 @cache_control(max_age=86400, public=True)
 def highlight_css(request: HttpRequest) -> HttpResponse:
     return HttpResponse(pygments_css(), content_type="text/css")
