@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -173,3 +174,14 @@ def test_pages_fit_a_phone_screen(browser: Browser, live_server: Any, path: str)
     assert overflow <= 0, f"{path} scrolls sideways by {overflow}px at phone width"
     assert json.dumps(accessibility_problems(page)) == "[]"
     assert csp_violations(page) == []
+
+
+def test_a_lesson_opened_first_is_counted_as_read(browser: Browser, live_server: Any) -> None:
+    """A lesson page sets no cookie; its read beacon first fetches the CSRF cookie from /csrf."""
+    page = new_page(browser, viewport={"width": 1280, "height": 900})
+    with page.expect_response(lambda r: r.url.endswith(f"/sections/{KEY}/read")) as beacon:
+        page.goto(f"{live_server.url}/sections/{KEY}/")
+    assert beacon.value.status == 204
+    page.goto(live_server.url + "/progress/")
+    row = page.locator("tr", has=page.get_by_role("link", name="5. SQLAlchemy & Database Mastery"))
+    expect(row.locator("td").nth(0)).to_have_text(re.compile(r"^1/"))

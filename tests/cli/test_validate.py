@@ -223,3 +223,29 @@ def test_random_corruption_never_produces_a_traceback(
     assert result.returncode in (0, 1)
     for line in result.stdout.splitlines():
         assert PROBLEM_LINE.match(line), line
+
+
+def module_5_problems(learner: Learner, root: Path) -> list[tuple[str, int, str]]:
+    return [problem for problem in problems(learner, root) if MODULE_5 in problem[0]]
+
+
+def test_unchanged_sections_keep_their_problems_and_edited_ones_are_checked_again(
+    learner: Learner, curriculum_copy: Path
+) -> None:
+    lesson = curriculum_copy / SECTION_2 / "lesson.md"
+    edit(lesson, "## Best practices", "## Good habits")
+    first = module_5_problems(learner, curriculum_copy)
+    assert any("Best practices" in message for _, _, message in first), first
+    assert module_5_problems(learner, curriculum_copy) == first, (
+        "a second run reports the same problems"
+    )
+
+    edit(lesson, "## Good habits", "## Best practices")
+    assert module_5_problems(learner, curriculum_copy) == [], "the fixed section is checked again"
+
+    module_file = curriculum_copy / MODULE_5 / "module.yaml"
+    edit_yaml(module_file, lambda data: data["sections"][1]["subtopics"].append("Row caching"))
+    found = module_5_problems(learner, curriculum_copy)
+    assert any("Row caching" in message for _, _, message in found), (
+        "a changed plan entry re-checks the section's coverage"
+    )

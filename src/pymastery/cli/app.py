@@ -47,8 +47,9 @@ def fail(message: str, code: int = 1) -> typer.Exit:
 
 def load(root: Path | None = None) -> Catalog:
     from pymastery.core.loader import load_catalog
+    from pymastery.core.locations import cache_dir
 
-    catalog, _ = load_catalog(root)
+    catalog, _ = load_catalog(root, cache_dir())
     return catalog
 
 
@@ -97,8 +98,9 @@ def validate(
 ) -> None:
     """Check the content tree; one line `file:line: message` per problem; exit 1 if any."""
     from pymastery.core.loader import load_catalog
+    from pymastery.core.locations import cache_dir
 
-    catalog, problems = load_catalog(path)
+    catalog, problems = load_catalog(path, cache_dir())
     ordered = sorted(dict.fromkeys(problems), key=lambda p: (str(p.file), p.line))
     base = catalog.root.parent
     if as_json:

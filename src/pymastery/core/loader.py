@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 
 from pymastery.core import checks
+from pymastery.core.check_cache import CheckCache, folder_fingerprint
 from pymastery.core.locations import default_root
 from pymastery.core.model import (
     Catalog,
@@ -89,7 +90,7 @@ def load_section_content(folder: Path, problems: Problems) -> SectionContent | N
     return SectionContent(folder=folder, lesson=lesson, spec=spec, exercise=exercise, quiz=quiz)
 
 
-def load_module(folder: Path, problems: Problems) -> Module | None:
+def load_module(folder: Path, problems: Problems, check_cache: CheckCache) -> Module | None:
     meta_path = folder / "module.yaml"
     meta = parse_model(ModuleFile, meta_path, problems)
     if meta is None:
@@ -129,14 +130,22 @@ def load_module(folder: Path, problems: Problems) -> Module | None:
                 "(expected one of: " + ", ".join(sorted(planned)) + ")",
             )
             continue
-        section_problems = Problems()
-        content = load_section_content(child, section_problems)
-        if content is not None:
-            checks.check_section(content, planned[child.name][1], section_problems)
-            contents[child.name] = content
-            if not section_problems:
-                complete.add(child.name)
-        problems.extend(section_problems)
+        load_problems = Problems()
+        content = load_section_content(child, load_problems)
+        problems.extend(load_problems)
+        if content is None:
+            continue
+        plan = planned[child.name][1]
+        fingerprint = folder_fingerprint(child, plan.model_dump_json())
+        check_problems = check_cache.get(child, fingerprint)
+        if check_problems is None:
+            check_problems = Problems()
+            checks.check_section(content, plan, check_problems)
+            check_cache.put(child, fingerprint, check_problems)
+        contents[child.name] = content
+        if not load_problems and not check_problems:
+            complete.add(child.name)
+        problems.extend(check_problems)
 
     sections = tuple(
         Section(
@@ -152,9 +161,14 @@ def load_module(folder: Path, problems: Problems) -> Module | None:
     return Module(meta=meta, folder=folder, sections=sections)
 
 
-def load_catalog(root: Path | None = None) -> tuple[Catalog, Problems]:
+def load_catalog(
+    root: Path | None = None, cache_folder: Path | None = None
+) -> tuple[Catalog, Problems]:
+    """The catalog and every problem in it; with a cache folder, unchanged sections are not
+    checked again (see check_cache)."""
     root = (root or default_root()).resolve()
     problems = Problems()
+    check_cache = CheckCache(cache_folder, root)
     modules: list[Module] = []
     if not root.is_dir():
         problems.add(root, 1, "curriculum folder not found")
@@ -163,7 +177,7 @@ def load_catalog(root: Path | None = None) -> tuple[Catalog, Problems]:
         if child.name.startswith(".") or child.name in ALLOWED_TOP_LEVEL:
             continue
         if child.is_dir() and MODULE_FOLDER.match(child.name):
-            module = load_module(child, problems)
+            module = load_module(child, problems, check_cache)
             if module is not None:
                 modules.append(module)
         else:
@@ -174,4 +188,5 @@ def load_catalog(root: Path | None = None) -> tuple[Catalog, Problems]:
     projects = load_projects(root / "projects", problems)
     catalog = Catalog(root=root, modules=tuple(modules), paths=paths, projects=projects)
     checks.check_catalog(catalog, problems)
+    check_cache.save()
     return catalog, problems

@@ -184,6 +184,6 @@ def open_index(root: Path, cache_folder: Path) -> SearchIndex:
     if not path.exists():
         from pymastery.core.loader import load_catalog
 
-        catalog, _ = load_catalog(root)
+        catalog, _ = load_catalog(root, cache_folder)
         build(catalog, path)
     return SearchIndex(path)

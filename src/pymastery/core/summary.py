@@ -28,10 +28,10 @@ def fingerprint(root: Path) -> str:
     return digest.hexdigest()
 
 
-def compute(root: Path) -> dict[str, Any]:
+def compute(root: Path, cache_folder: Path) -> dict[str, Any]:
     from pymastery.core.loader import load_catalog
 
-    catalog, _ = load_catalog(root)
+    catalog, _ = load_catalog(root, cache_folder)
     return {
         "status": {
             "sections": len(catalog.sections),
@@ -63,7 +63,7 @@ def completion(root: Path, cache_folder: Path) -> dict[str, Any]:
             return dict(cached["completion"])
     except (OSError, ValueError, KeyError):
         pass
-    result = compute(root)
+    result = compute(root, cache_folder)
     try:
         cache_folder.mkdir(parents=True, exist_ok=True)
         temporary = cache_file.with_suffix(f".{os.getpid()}.tmp")

@@ -45,6 +45,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
         name="exercise-attempt",
     ),
     path("highlight.css", views.highlight_css, name="highlight-css"),
+    path("csrf", views.csrf_cookie, name="csrf"),
 ]
 if not settings.SINGLE_USER:
     urlpatterns.append(path("", include("pymastery.web.accounts.urls")))

@@ -20,7 +20,7 @@ def curriculum_root() -> Path:
 
 @cache
 def catalog() -> Catalog:
-    loaded, _ = load_catalog(curriculum_root())
+    loaded, _ = load_catalog(curriculum_root(), cache_dir())
     return loaded
 
 

@@ -10,6 +10,7 @@ from django.middleware.csrf import get_token
 from django.utils.functional import SimpleLazyObject
 
 from pymastery.web.progress.actions import local_learner
+from pymastery.web.shared_pages import SHARED_PAGE
 
 
 def single_user(
@@ -28,11 +29,12 @@ def single_user(
 def csrf_cookie(
     get_response: Callable[[HttpRequest], HttpResponse],
 ) -> Callable[[HttpRequest], HttpResponse]:
-    """Every page leaves the CSRF cookie that htmx requests send back as a header."""
+    """Pages leave the CSRF cookie that htmx requests send back as a header; shared pages don't."""
 
     def middleware(request: HttpRequest) -> HttpResponse:
-        if request.method == "GET":
+        response = get_response(request)
+        if request.method == "GET" and SHARED_PAGE not in response:
             get_token(request)
-        return get_response(request)
+        return response
 
     return middleware

@@ -18,6 +18,7 @@ from pymastery.core.model import Module, Section
 from pymastery.core.render import pygments_css, render_markdown
 from pymastery.web.learn.catalog import catalog, lesson, neighbours, search_index
 from pymastery.web.progress.actions import mark_read, section_states
+from pymastery.web.shared_pages import SHARED_PAGE
 
 
 def get_module(number: int) -> Module:
@@ -77,7 +78,10 @@ def path_detail(request: HttpRequest, path_id: str) -> HttpResponse:
 @require_GET
 def section_detail(request: HttpRequest, key: str) -> HttpResponse:
     get_section(key)
-    return HttpResponse(section_page(key))
+    response = HttpResponse(section_page(key))
+    if settings.SINGLE_USER:
+        response[SHARED_PAGE] = "1"  # the same for everyone: served from memory next time
+    return response
 
 
 @cache
@@ -144,6 +148,12 @@ def search(request: HttpRequest) -> HttpResponse:
 
 
 @require_GET
+@require_GET
+def csrf_cookie(request: HttpRequest) -> HttpResponse:
+    """Sets the CSRF cookie (csrf_cookie middleware) for pages that are shared and set none."""
+    return HttpResponse(status=204)
+
+
 @login_not_required
 @cache_control(max_age=86400, public=True)
 def highlight_css(request: HttpRequest) -> HttpResponse:

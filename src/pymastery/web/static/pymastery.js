@@ -1,7 +1,15 @@
 // htmx requests carry the CSRF token from its cookie, so pages hold nothing per user and can be
-// rendered once and served to everyone.
+// rendered once and served to everyone. Shared pages (lessons) set no cookie: the first request
+// waits until /csrf has set it.
+const csrfCookie = () => document.cookie.match(/(?:^|; )csrftoken=([^;]+)/);
+const csrfReady = csrfCookie() ? Promise.resolve() : fetch("/csrf", { credentials: "same-origin" });
+document.addEventListener("htmx:confirm", (event) => {
+  if (csrfCookie()) return;
+  event.preventDefault();
+  csrfReady.finally(() => event.detail.issueRequest(true));
+});
 document.addEventListener("htmx:configRequest", (event) => {
-  const match = document.cookie.match(/(?:^|; )csrftoken=([^;]+)/);
+  const match = csrfCookie();
   if (match) event.detail.headers["X-CSRFToken"] = decodeURIComponent(match[1]);
 });
 
