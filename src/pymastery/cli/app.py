@@ -46,10 +46,10 @@ def fail(message: str, code: int = 1) -> typer.Exit:
 
 
 def load(root: Path | None = None) -> Catalog:
-    from pymastery.core.loader import load_catalog
+    from pymastery.core.catalog_cache import cached_catalog
     from pymastery.core.locations import cache_dir
 
-    catalog, _ = load_catalog(root, cache_dir())
+    catalog, _ = cached_catalog(root, cache_dir())
     return catalog
 
 
@@ -97,10 +97,10 @@ def validate(
     as_json: JsonOption = False,
 ) -> None:
     """Check the content tree; one line `file:line: message` per problem; exit 1 if any."""
-    from pymastery.core.loader import load_catalog
+    from pymastery.core.catalog_cache import cached_catalog
     from pymastery.core.locations import cache_dir
 
-    catalog, problems = load_catalog(path, cache_dir())
+    catalog, problems = cached_catalog(path, cache_dir())
     ordered = sorted(dict.fromkeys(problems), key=lambda p: (str(p.file), p.line))
     base = catalog.root.parent
     if as_json:

@@ -10,9 +10,12 @@ from pymastery.cli.render import console
 
 
 def serve(host: str, port: int, workers: int) -> None:
-    from pymastery.web.setup import start_django
+    """Exec gunicorn at once; its master sets Django up, migrates and loads the catalog once
+    (--preload) before forking the workers."""
+    from pymastery.web.setup import MIGRATE_ON_START
 
-    start_django()
+    os.environ["DJANGO_SETTINGS_MODULE"] = "pymastery.web.settings"
+    os.environ[MIGRATE_ON_START] = "1"
     from django.conf import settings
 
     mode = "single-user" if settings.SINGLE_USER else "cohort"

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 
+MIGRATE_ON_START = "PYMASTERY_MIGRATE_ON_START"
+
 
 def start_django() -> None:
     """Configure Django and apply pending migrations; cheap when there are none."""
@@ -11,6 +13,10 @@ def start_django() -> None:
     import django
 
     django.setup()
+    migrate_if_needed()
+
+
+def migrate_if_needed() -> None:
     from django.core.management import call_command
     from django.db import connection
     from django.db.migrations.executor import MigrationExecutor

@@ -6,7 +6,7 @@ import os
 from functools import cache
 from pathlib import Path
 
-from pymastery.core.loader import load_catalog
+from pymastery.core.catalog_cache import cached_catalog
 from pymastery.core.locations import cache_dir, default_root
 from pymastery.core.model import Catalog, Section
 from pymastery.core.render import RenderedLesson, render_lesson
@@ -20,7 +20,7 @@ def curriculum_root() -> Path:
 
 @cache
 def catalog() -> Catalog:
-    loaded, _ = load_catalog(curriculum_root(), cache_dir())
+    loaded, _ = cached_catalog(curriculum_root(), cache_dir())
     return loaded
 
 
