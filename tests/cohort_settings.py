@@ -12,7 +12,9 @@ os.environ.update(
     PYMASTERY_DATA_DIR=tempfile.mkdtemp(prefix="pymastery-cohort-tests-"),
     PYMASTERY_SSL_REDIRECT="0",  # the test client speaks plain HTTP; the deploy check covers HTTPS
     PYMASTERY_CACHE_PREFIX=f"pymastery-tests-{os.getpid()}",
+    PYMASTERY_GRADING_QUEUE=f"grading-tests-{os.getpid()}",
 )
+os.environ.setdefault("PYMASTERY_GRADING_BROKER", "redis://127.0.0.1:6379/3")
 os.environ.setdefault(
     "DATABASE_URL", "postgres://postgres@127.0.0.1:5432/pymastery_cohort"
 )  # pytest-django creates and drops test_pymastery_cohort

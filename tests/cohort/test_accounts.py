@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import os
 import re
+import tempfile
+from pathlib import Path
 
 import pytest
+import redis
+from django.conf import settings
 from django.contrib.auth.models import User
 from django.core import mail
 from django.test import Client
 
 from pymastery.web.accounts.models import Cohort, Membership
-from pymastery.web.progress.models import ExerciseAttempt
+from pymastery.web.progress.models import ExerciseAttempt, Submission
 from tests.cohort.conftest import PASSWORD, People
 
 pytestmark = [pytest.mark.django_db, pytest.mark.services]
@@ -156,12 +161,16 @@ def test_pages_carry_a_strict_content_security_policy(client: Client, people: Pe
 
 def test_check_never_runs_learner_code_in_the_web_process(client: Client, people: People) -> None:
     client.force_login(people.alice)
-    source = "import pathlib\npathlib.Path('/tmp/pymastery-cohort-ran').write_text('ran')\n"
+    marker = Path(tempfile.gettempdir()) / f"pymastery-cohort-ran-{os.getpid()}"
+    source = f"import pathlib\npathlib.Path({str(marker)!r}).write_text('ran')\n"
     response = client.post("/sections/5.1/exercise/check", {"source": source})
-    assert "Checking is not available on this server yet" in response.content.decode()
+    assert "Queued for grading" in response.content.decode()
+    assert not marker.exists(), "the code waits for a grading worker; the web process never runs it"
     assert not ExerciseAttempt.objects.exists()
-    page = client.get("/sections/5.1/exercise/").content.decode()
-    assert "Checking runs in the grading sandbox" in page
+    assert Submission.objects.get(learner=people.alice).state == Submission.State.QUEUED
+    broker = redis.Redis.from_url(settings.PYMASTERY_GRADING_BROKER)
+    broker.delete(settings.CELERY_TASK_DEFAULT_QUEUE)
+    broker.close()
 
 
 def test_examples_do_not_run_on_a_cohort_server(client: Client, people: People) -> None:

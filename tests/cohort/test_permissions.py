@@ -108,11 +108,14 @@ def test_the_cohort_page_shows_each_learners_progress(people: People) -> None:
 def test_an_instructor_reads_a_learners_latest_code(people: People) -> None:
     submit(people.alice, "5.1", "x = 1\n", passed=False)
     submit(people.alice, "5.1", ALICE_CODE, passed=True)
+    submit(people.alice, "6.6", "async def render_batch(): ...\n", passed=True)
     page = signed_in(people.carol).get(
         f"/instructor/{people.spring.slug}/learners/{people.alice.pk}/"
     )
     assert page.status_code == 200
-    assert "alice-secret-approach" in page.content.decode()
+    html = page.content.decode()
+    assert "alice-secret-approach" in html
+    assert html.count(">practice</span>") == 1, "6.6 is graded as practice; 5.1 is not"
 
 
 def test_the_csv_export_has_one_row_per_learner(people: People) -> None:

@@ -259,6 +259,13 @@ def grade(
         typer.Argument(metavar="EXERCISE", help="The section whose exercise to grade, like 5.3."),
     ],
     submission: Annotated[Path, typer.Argument(metavar="SUBMISSION_FILE")],
+    sandbox: Annotated[
+        bool,
+        typer.Option(
+            "--sandbox",
+            help="Grade exactly as cohort mode does: in the grading sandbox (root, Linux).",
+        ),
+    ] = False,
     as_json: JsonOption = False,
     root: RootOption = None,
 ) -> None:
@@ -269,7 +276,7 @@ def grade(
     section = find_section(load(root), exercise)
     written(section)
     assert section.content is not None
-    result = grade_submission(section.content.exercise, submission)
+    result = grade_submission(section.content.exercise, submission, sandbox=sandbox)
     if as_json:
         print(result.model_dump_json(indent=2))
     else:

@@ -192,6 +192,7 @@ def exercise_started(section: Section, placed: dict[str, tuple[Path, bool]]) -> 
 
 
 def grade_result(result: GradeResult, file: Path) -> None:
+    from rich.markup import escape
     from rich.text import Text
 
     out = console()
@@ -201,7 +202,7 @@ def grade_result(result: GradeResult, file: Path) -> None:
             out.print(Text(result.message, style="red"))
         return
     for test in result.tests:
-        name = test.name.removeprefix("test_").replace("_", " ")
+        name = escape(test.name.removeprefix("test_").replace("_", " "))
         if test.status == "pass":
             out.print(f"  [green]✔[/] {name}")
         else:

@@ -25,6 +25,13 @@ class Service(StrEnum):
     RABBITMQ = "rabbitmq"
 
 
+class Grading(StrEnum):
+    """How cohort mode grades an exercise (docs/content-format.md, docs/architecture.md)."""
+
+    VERIFIED = "verified"  # learner's code and tests in two sandboxes, joined by JSON values
+    PRACTICE = "practice"  # the interface cannot cross as JSON: in-process, marked practice
+
+
 class Difficulty(StrEnum):
     INTERMEDIATE = "Intermediate"
     ADVANCED = "Advanced"
@@ -120,6 +127,7 @@ class ExerciseFile(Frozen):
     file: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*\.py$")]
     services: tuple[Service, ...] = ()
     hints: Annotated[tuple[NonEmpty, ...], Field(min_length=2, max_length=3)]
+    grading: Grading = Grading.VERIFIED
 
 
 class QuestionKind(StrEnum):

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from pymastery.core import grading, runner, services
 from pymastery.core.locations import cache_dir
-from pymastery.core.model import Project, Section, SectionContent, Service
+from pymastery.core.model import Grading, Project, Section, SectionContent, Service
 
 
 @dataclass
@@ -79,7 +79,7 @@ def verify_exercise(content: SectionContent, worker: int | None = None) -> list[
     )
     if starter.status == "error" and starter.message and "No tests ran" in starter.message:
         starter_details.append("no tests ran against the starter")
-    return [
+    checks = [
         Check(
             f"reference solution passes {len(solution.tests)} tests",
             solution.passed,
@@ -87,6 +87,33 @@ def verify_exercise(content: SectionContent, worker: int | None = None) -> list[
         ),
         Check("untouched starter fails", not starter_details, starter_details),
     ]
+    sandboxed = verify_in_sandbox(content)
+    if sandboxed is not None:
+        checks.append(sandboxed)
+    return checks
+
+
+def verify_in_sandbox(content: SectionContent) -> Check | None:
+    """Cohort servers grade in the sandbox: the reference must pass there too, as declared
+    (verified over JSON, or practice). Skipped for service exercises (the sandbox has no
+    network; they are checked locally) and where the sandbox cannot run (not root, no bwrap)."""
+    from pymastery.core.sandbox import supervisor
+
+    exercise = content.exercise
+    if exercise.spec.services or supervisor.unavailable_reason() is not None:
+        return None
+    result = grading.grade(exercise, exercise.solution, sandbox=True)
+    details = [] if result.passed else [describe_failure(result)]
+    if not result.passed and exercise.spec.grading is Grading.VERIFIED:
+        details.append(
+            "if its tests pass objects that cannot cross as JSON, set `grading: practice` "
+            "in exercise.yaml (docs/content-format.md)"
+        )
+    return Check(
+        f"reference solution passes in the cohort sandbox ({exercise.spec.grading})",
+        result.passed,
+        details,
+    )
 
 
 def describe_failure(result: grading.GradeResult) -> str:

@@ -107,6 +107,24 @@ USE_TZ = True
 TIME_ZONE = "UTC"
 LANGUAGE_CODE = "en"
 
+# Cohort grading: Celery workers (pymastery.workers) take submissions from this broker and grade
+# them in the sandbox. Without a broker a cohort server cannot check exercises (Check says so).
+PYMASTERY_GRADING_BROKER = env_str("PYMASTERY_GRADING_BROKER", "")
+PYMASTERY_GRADING_SANDBOX = env_bool("PYMASTERY_GRADING_SANDBOX", True)
+# A claim older than this is presumed dead and may be taken over; longer than any grading run.
+PYMASTERY_GRADING_LEASE = env_int("PYMASTERY_GRADING_LEASE", 90)
+CELERY_BROKER_URL = PYMASTERY_GRADING_BROKER or "memory://"
+CELERY_TASK_DEFAULT_QUEUE = env_str("PYMASTERY_GRADING_QUEUE", "grading")
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Redis redelivers a message that was taken but never acknowledged after this long.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": env_int("PYMASTERY_GRADING_REDELIVERY_SECONDS", 120)
+}
+
 # FSRS spreads due dates a little so cards learned together are not all due together.
 PYMASTERY_REVIEW_FUZZ = env_bool("PYMASTERY_REVIEW_FUZZ", True)
 

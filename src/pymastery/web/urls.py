@@ -44,6 +44,11 @@ urlpatterns: list[URLPattern | URLResolver] = [
         practice_views.exercise_attempt,
         name="exercise-attempt",
     ),
+    path(
+        "submissions/<int:submission_id>/",
+        practice_views.submission_status,
+        name="submission",
+    ),
     path("highlight.css", views.highlight_css, name="highlight-css"),
     path("csrf", views.csrf_cookie, name="csrf"),
 ]

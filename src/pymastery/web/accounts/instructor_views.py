@@ -15,6 +15,7 @@ from django.shortcuts import get_object_or_404, render
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET
 
+from pymastery.core.model import Grading
 from pymastery.web.accounts.models import Cohort, Membership
 from pymastery.web.accounts.roster import roster
 from pymastery.web.learn.catalog import catalog
@@ -111,6 +112,11 @@ def learner_detail(request: HttpRequest, slug: str, learner_id: int) -> HttpResp
     accuracy = charts.bar_chart(
         "Quiz accuracy per module", [(str(m.number), m.accuracy) for m in board.modules]
     )
+    practice = {
+        section.key
+        for section in catalog().sections
+        if section.content is not None and section.content.exercise.spec.grading is Grading.PRACTICE
+    }
     latest: dict[str, ExerciseAttempt] = {}
     for attempt in ExerciseAttempt.objects.filter(learner=learner).order_by("created_at"):
         latest[attempt.section] = attempt
@@ -125,5 +131,6 @@ def learner_detail(request: HttpRequest, slug: str, learner_id: int) -> HttpResp
             "attempts": sorted(
                 latest.values(), key=lambda a: [int(p) for p in a.section.split(".")]
             ),
+            "practice": practice,
         },
     )

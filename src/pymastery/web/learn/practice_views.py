@@ -15,8 +15,8 @@ from pymastery.core.grading import GradeResult, grade
 from pymastery.core.model import MultipleChoice, Option, Section, SectionContent
 from pymastery.core.render import render_markdown
 from pymastery.web.learn.views import get_module, get_section
-from pymastery.web.progress import actions
-from pymastery.web.progress.models import ExerciseAttempt
+from pymastery.web.progress import actions, grading_queue
+from pymastery.web.progress.models import ExerciseAttempt, Submission
 
 MAX_SOURCE_BYTES = 100_000
 
@@ -54,7 +54,7 @@ def exercise_page(request: HttpRequest, key: str) -> HttpResponse:
             "hints": exercise.spec.hints[:revealed],
             "hints_left": len(exercise.spec.hints) - revealed,
             "solution": solution_text(learner, key, content),
-            "can_check": settings.SINGLE_USER,
+            "can_check": can_check(),
         },
     )
 
@@ -75,13 +75,27 @@ def solution_text(learner: User, key: str, content: SectionContent) -> str | Non
 def exercise_check(request: HttpRequest, key: str) -> HttpResponse:
     section, content = written_section(key)
     learner = learner_of(request)
-    if not settings.SINGLE_USER:
+    if not can_check():
         return render(request, "learn/_grade_result.html", {"disabled": True})
     source = request.POST.get("source", "")
     if len(source.encode()) > MAX_SOURCE_BYTES:
         return HttpResponseBadRequest("Your file is larger than 100 KB.")
+    if not settings.SINGLE_USER:
+        submission = grading_queue.submit(learner, key, source)
+        return render(request, "learn/_submission.html", {"submission": submission})
     result = grade_source(content, source)
     actions.record_attempt(learner, key, result, source)
+    return verdict(request, learner, section, content, result)
+
+
+def verdict(
+    request: HttpRequest,
+    learner: User,
+    section: Section,
+    content: SectionContent,
+    result: GradeResult,
+) -> HttpResponse:
+    """Each test's result; after a pass, the reference solution too."""
     return render(
         request,
         "learn/_grade_result.html",
@@ -89,9 +103,26 @@ def exercise_check(request: HttpRequest, key: str) -> HttpResponse:
             "result": result,
             "passed": sum(t.status == "pass" for t in result.tests),
             "section": section,
-            "solution": solution_text(learner, key, content) if result.passed else None,
+            "solution": solution_text(learner, section.key, content) if result.passed else None,
         },
     )
+
+
+def can_check() -> bool:
+    """Locally, always; on a cohort server only through the grading workers, never in-process."""
+    return settings.SINGLE_USER or bool(settings.PYMASTERY_GRADING_BROKER)
+
+
+@require_GET
+def submission_status(request: HttpRequest, submission_id: int) -> HttpResponse:
+    """Polled by the page until the learner's own submission is graded."""
+    learner = learner_of(request)
+    submission = get_object_or_404(Submission, pk=submission_id, learner=learner)
+    if submission.state != Submission.State.DONE or submission.attempt is None:
+        return render(request, "learn/_submission.html", {"submission": submission})
+    section, content = written_section(submission.section)
+    result = GradeResult.model_validate(submission.attempt.result)
+    return verdict(request, learner, section, content, result)
 
 
 def grade_source(content: SectionContent, source: str) -> GradeResult:

@@ -116,3 +116,34 @@ class SectionVisit(models.Model):
 
     def __str__(self) -> str:
         return f"{self.section} read"
+
+
+class Submission(models.Model):
+    """Code sent for grading on a cohort server; a Celery worker claims it, grades it once."""
+
+    class State(models.TextChoices):
+        QUEUED = "queued"
+        RUNNING = "running"
+        DONE = "done"
+
+    learner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="submissions"
+    )
+    section = models.CharField(max_length=8)
+    source = models.TextField()
+    state = models.CharField(max_length=7, choices=State.choices, default=State.QUEUED)
+    claim_token = models.CharField(max_length=32, blank=True)
+    claimed_by = models.CharField(max_length=200, blank=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    claims = models.PositiveSmallIntegerField(default=0)
+    attempt = models.OneToOneField(
+        ExerciseAttempt, null=True, blank=True, on_delete=models.SET_NULL, related_name="submission"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["state", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.section} by {self.learner_id}: {self.state}"
