@@ -16,9 +16,10 @@ from localsite import HitLog, LocalSite
 from sites import USER_AGENT, Plan, catalogue, trouble
 from support import (
     Run,
+    RunTables,
     StoredFailure,
     StoredPage,
-    drop_tables,
+    drop_abandoned_tables,
     read_failures,
     read_pages,
     run_scraper,
@@ -60,9 +61,12 @@ class Crawl:
 
 @pytest.fixture(scope="session", autouse=True)
 def clean_tables() -> Iterator[None]:
-    drop_tables()  # what a crashed earlier run left behind
+    """This run's tables have a prefix of their own; they are dropped at the end, and so are
+    those a killed earlier run left behind (never those of a run still going)."""
+    claim = RunTables()
+    drop_abandoned_tables()
     yield
-    drop_tables()
+    claim.close()
 
 
 def crawl_once(

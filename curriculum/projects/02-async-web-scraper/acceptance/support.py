@@ -8,6 +8,8 @@ PostgreSQL with its own connection (psycopg), never through your code.
 import contextlib
 import importlib.util
 import os
+import re
+import secrets
 import shlex
 import signal
 import subprocess
@@ -26,27 +28,68 @@ URL = os.environ.get(
     "PYMASTERY_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/pymastery_examples"
 )
 DSN = "postgresql://" + URL.split("://", 1)[1]  # what asyncpg (and psycopg) accept
-# Every table the suite has a scraper create starts with this; each crawl gets its own prefix
-# under it (cap2_suite_catalogue_pages, ...), and the suite drops them before and after a run.
+# Every table the suite has a scraper create starts with PREFIX, then this run's token, then
+# the crawl's name (cap2_suite_1a2b3c4d_catalogue_pages, ...), so that two runs of the suite
+# against one database (two learners, or a check beside a verify) never touch each other's
+# tables. A run holds an advisory lock on its token while it lasts (RunTables); tables whose
+# token nobody holds were left by a run that was killed, and the next run drops them.
 PREFIX = "cap2_suite_"
+LOCK_CLASS = 0x63617032  # "cap2": the first key of the suite's advisory locks
+TOKEN = f"{secrets.randbits(31):08x}"  # this run's; the second key of its lock
+OWN_PREFIX = f"{PREFIX}{TOKEN}_"
+TOKEN_PATTERN = re.compile(rf"{PREFIX}([0-9a-f]{{8}})_")
 
 
 def table_prefix(name: str) -> str:
-    return f"{PREFIX}{name}_"
+    return f"{OWN_PREFIX}{name}_"
 
 
-def drop_tables(prefix: str = PREFIX) -> None:
-    """Drop every table whose name starts with prefix (what this suite had scrapers create)."""
+class RunTables:
+    """This run's claim on its tables: a session advisory lock, held until close() or until
+    the process dies (PostgreSQL releases it with the connection, however the run ends)."""
+
+    def __init__(self) -> None:
+        self._connection = psycopg.connect(DSN, autocommit=True)
+        self._connection.execute("SELECT pg_advisory_lock(%s, %s)", (LOCK_CLASS, int(TOKEN, 16)))
+
+    def close(self) -> None:
+        drop_tables(OWN_PREFIX)
+        self._connection.close()
+
+
+def drop_tables(prefix: str) -> None:
+    """Drop every table whose name starts with prefix."""
     with psycopg.connect(DSN, autocommit=True) as connection:
-        names = connection.execute(
-            "SELECT tablename FROM pg_tables WHERE schemaname = current_schema()"
-            " AND starts_with(tablename, %s)",
-            (prefix,),
-        ).fetchall()
-        for (name,) in names:
+        for name in table_names(connection, prefix):
             connection.execute(
                 sql.SQL("DROP TABLE IF EXISTS {} CASCADE").format(sql.Identifier(name))
             )
+
+
+def drop_abandoned_tables() -> None:
+    """Drop the suite's tables whose run is over (nobody holds its token's lock)."""
+    with psycopg.connect(DSN, autocommit=True) as connection:
+        tokens = {
+            match.group(1)
+            for name in table_names(connection, PREFIX)
+            if (match := TOKEN_PATTERN.match(name)) and match.group(1) != TOKEN
+        }
+    for token in sorted(tokens):
+        with psycopg.connect(DSN, autocommit=True) as connection:
+            taken = connection.execute(
+                "SELECT pg_try_advisory_lock(%s, %s)", (LOCK_CLASS, int(token, 16))
+            ).fetchone()
+            if taken and taken[0]:  # nobody else holds it: that run is gone
+                drop_tables(f"{PREFIX}{token}_")
+
+
+def table_names(connection: psycopg.Connection[Any], prefix: str) -> list[str]:
+    rows = connection.execute(
+        "SELECT tablename FROM pg_tables WHERE schemaname = current_schema()"
+        " AND starts_with(tablename, %s)",
+        (prefix,),
+    ).fetchall()
+    return [str(name) for (name,) in rows]
 
 
 @dataclass(frozen=True)

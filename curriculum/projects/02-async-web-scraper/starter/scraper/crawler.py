@@ -109,7 +109,9 @@ class Crawler:
         raise NotImplementedError("TODO: Crawler._enqueue")
 
     def _discover(self, urls: Iterable[str | None], redirects: int) -> tuple[FrontierEntry, ...]:
-        """Queue the in-scope URLs never seen before; return them for the frontier table."""
+        """Queue the in-scope URLs never seen before; return them for the frontier table.
+        Skip one that contains a NUL character: PostgreSQL text refuses it, and the failed
+        INSERT would take the whole batch, and the crawl, with it."""
         raise NotImplementedError("TODO: Crawler._discover")
 
     def _finish(self, result: Result | None) -> None:

@@ -62,11 +62,12 @@ def parse_document(body: bytes, charset: str | None, url: str) -> ParsedPage:
 class PageParser:
     """Parses pages without stalling the event loop.
 
-    A typical page (a few KB) parses in about a millisecond: less than handing it to another
-    thread or process costs, so parse it right away. A page over INLINE_LIMIT can take
-    seconds, during which the loop would start no request and read no response: hand it to
-    a ProcessPoolExecutor (processes > 0) or a thread (processes == 0). Worker processes
-    must ignore SIGINT (an `initializer`), because Ctrl-C reaches the whole process group.
+    A typical page (a few KB) parses in under a millisecond: a process costs the loop about
+    as much to hand it over, and a thread saves nothing under the GIL, so parse it right
+    away. A page over INLINE_LIMIT can take seconds, during which the loop would start no
+    request and read no response: hand it to a ProcessPoolExecutor (processes > 0) or a
+    thread (processes == 0). Worker processes must ignore SIGINT (an `initializer`),
+    because Ctrl-C reaches the whole process group.
     """
 
     INLINE_LIMIT = 64 * 1024

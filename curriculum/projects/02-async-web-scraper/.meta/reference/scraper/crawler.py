@@ -112,7 +112,7 @@ class Crawler:
             await asyncio.gather(*self.tasks, return_exceptions=True)
             self.results.put_nowait(None)  # the writer stores what is left, then returns
             await writer
-        self.report.pending = self.outstanding
+        self.report.pending += self.outstanding  # queued when a stop came
         self.report.seconds = time.monotonic() - started
         return self.report
 
@@ -144,6 +144,10 @@ class Crawler:
         new = []
         for url in urls:
             if url is None or url in self.known or origin(url) not in self.scope:
+                continue
+            if "\x00" in url:
+                # PostgreSQL text cannot hold NUL: storing it would fail the whole batch.
+                logger.debug("skipping a URL with a NUL character: %r", url)
                 continue
             self.known.add(url)
             entry = FrontierEntry(url, redirects)
@@ -191,6 +195,7 @@ class Crawler:
     async def _process(self, host: Host, entry: FrontierEntry) -> Result | None:
         url = entry.url
         if host.robots is None:
+            self.report.pending += 1
             return None  # stays pending for a later run
         if not host.robots.allows(url):
             return Result(url, "blocked")

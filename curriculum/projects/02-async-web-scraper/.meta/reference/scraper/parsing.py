@@ -89,12 +89,13 @@ def _ignore_interrupts() -> None:
 class PageParser:
     """Parses pages without stalling the event loop.
 
-    A typical page (a few KB) parses in about a millisecond: less than handing it to another
-    thread or process costs, so it is parsed right here. A page over INLINE_LIMIT can take
-    seconds, during which the loop would start no request and read no response, so it goes
-    to a worker process (or, with processes=0, a thread: that keeps the loop responsive but,
-    under the GIL, takes CPU time from it). If the pool breaks (a worker was killed), big
-    pages fall back to a thread rather than being lost.
+    A typical page (a few KB) parses in under a millisecond: a process costs the loop about
+    as much to hand it over, and a thread saves nothing under the GIL, so it is parsed right
+    here. A page over INLINE_LIMIT can take seconds, during which the loop would start no
+    request and read no response, so it goes to a worker process (or, with processes=0, a
+    thread: that keeps the loop responsive but, under the GIL, takes CPU time from it). If
+    the pool breaks (a worker was killed), big pages fall back to a thread rather than being
+    lost.
     """
 
     INLINE_LIMIT = 64 * 1024
