@@ -15,6 +15,7 @@ if TYPE_CHECKING:
 
     from pymastery.core.grading import GradeResult
     from pymastery.core.model import Catalog, MultipleChoice, Section
+    from pymastery.core.warm_grader import WarmGrader
 
 
 def progress() -> ModuleType:
@@ -27,12 +28,13 @@ def progress() -> ModuleType:
     return actions
 
 
-def check_once(section: Section, file: Path) -> GradeResult:
+def check_once(section: Section, file: Path, grader: WarmGrader | None = None) -> GradeResult:
     from pymastery.core.grading import grade
 
     assert section.content is not None
     console().print(f"[bold]Checking {section.key}[/] · {file}")
-    result = grade(section.content.exercise, file)
+    exercise = section.content.exercise
+    result = grader.grade(exercise, file) if grader else grade(exercise, file)
     grade_result(result, file)
     actions = progress()
     source = file.read_text(encoding="utf-8", errors="replace") if file.is_file() else ""
@@ -53,13 +55,19 @@ def check(section: Section, file: Path | None, watch: bool) -> bool:
         return result.passed
     from watchfiles import watch as watch_changes
 
+    from pymastery.core.warm_grader import WarmGrader
+
+    grader = WarmGrader()  # pytest stays imported between saves: each check is a fork
+    grader.start()
     console().print(f"[grey50]Watching {target.name}; save to check again, Ctrl-C to stop.[/]")
     try:
         for _ in watch_changes(target, debounce=150, rust_timeout=0):
             console().rule()
-            result = check_once(section, target)
+            result = check_once(section, target, grader)
     except KeyboardInterrupt:
         pass
+    finally:
+        grader.close()
     return result.passed
 
 

@@ -16,6 +16,7 @@ import stat
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Literal
 
@@ -54,12 +55,17 @@ def limit_resources() -> None:
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
 
 
+# Runs pytest in `workdir` on `targets` within a time limit: the cold run_pytest, or a warm grader.
+PytestRunner = Callable[[Path, list[str], float, int | None], "GradeResult"]
+
+
 def grade(
     exercise: Exercise,
     submission: Path,
     time_limit: float = TIME_LIMIT_SECONDS,
     worker: int | None = None,
     sandbox: bool = False,
+    runner: PytestRunner | None = None,
 ) -> GradeResult:
     """Run the exercise's tests with `submission` standing in for the learner's file.
 
@@ -82,7 +88,7 @@ def grade(
         workdir = Path(scratch)
         shutil.copy2(exercise.tests, workdir / exercise.tests.name)
         (workdir / exercise.spec.file).write_bytes(source)
-        return run_pytest(workdir, [exercise.tests.name], time_limit, worker)
+        return (runner or run_pytest)(workdir, [exercise.tests.name], time_limit, worker)
 
 
 def grade_project(
@@ -107,32 +113,14 @@ def run_pytest(
     python_path: Path | None = None,
 ) -> GradeResult:
     """pytest in a child process with our results plugin; every failure becomes a result."""
-    (workdir / "pytest.ini").write_text("[pytest]\npython_files = test_*.py\n")
     results_file = workdir / ".results.json"
     env = dict(os.environ)
-    env.update(services.environment(worker))
-    env[RESULTS_VARIABLE] = str(results_file)
-    env["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
-    env["PYTHONDONTWRITEBYTECODE"] = "1"
+    env.update(pytest_environment(results_file, worker))
     isolation = ["-I"]
     if python_path is not None:
         env["PYTHONPATH"] = str(python_path)
         isolation = []  # -I would ignore PYTHONPATH, which is how the project is found
-    command = [
-        sys.executable,
-        *isolation,
-        "-m",
-        "pytest",
-        "-q",
-        "-p",
-        "no:cacheprovider",
-        "-p",
-        "pymastery.core.pytest_results",
-        "--rootdir",
-        str(workdir),
-        "--color=no",
-        *targets,
-    ]
+    command = [sys.executable, *isolation, "-m", "pytest", *pytest_arguments(workdir, targets)]
     try:
         completed = subprocess.run(
             command,
@@ -145,21 +133,52 @@ def run_pytest(
             check=False,
         )
     except subprocess.TimeoutExpired:
-        return GradeResult(
-            status="error",
-            message=f"Your code ran for more than "
-            f"{time_limit:.0f} seconds and was stopped. Look for a loop that "
-            "never ends or a call that waits forever.",
-        )
+        return timed_out(time_limit)
+    output = (completed.stdout + completed.stderr).decode("utf-8", "replace")
+    return parse_results(results_file, completed.returncode, output)
+
+
+def pytest_environment(results_file: Path, worker: int | None) -> dict[str, str]:
+    """What a grading run adds to the environment: services, the results file, no plugins."""
+    env = services.environment(worker)
+    env[RESULTS_VARIABLE] = str(results_file)
+    env["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
+    env["PYTHONDONTWRITEBYTECODE"] = "1"
+    return env
+
+
+def pytest_arguments(workdir: Path, targets: list[str]) -> list[str]:
+    (workdir / "pytest.ini").write_text("[pytest]\npython_files = test_*.py\n")
+    return [
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        "-p",
+        "pymastery.core.pytest_results",
+        "--rootdir",
+        str(workdir),
+        "--color=no",
+        *targets,
+    ]
+
+
+def timed_out(time_limit: float) -> GradeResult:
+    return GradeResult(
+        status="error",
+        message=f"Your code ran for more than {time_limit:.0f} seconds and was stopped. Look "
+        "for a loop that never ends or a call that waits forever.",
+    )
+
+
+def parse_results(results_file: Path, exit_code: int | None, output: str) -> GradeResult:
     try:
         raw = json.loads(results_file.read_text(encoding="utf-8"))
         return GradeResult.model_validate(raw)
     except (OSError, ValueError):
-        tail = (completed.stdout + completed.stderr).decode("utf-8", "replace")[-1500:]
+        tail = output[-1500:]
         return GradeResult(
             status="error",
-            message="The tests could not run to the end "
-            f"(exit code {completed.returncode}).\n{tail}".rstrip(),
+            message=f"The tests could not run to the end (exit code {exit_code}).\n{tail}".rstrip(),
         )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tempfile
+from functools import cache
 from pathlib import Path
 
 from django.conf import settings
@@ -11,9 +12,10 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadReque
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_GET, require_POST
 
-from pymastery.core.grading import GradeResult, grade
+from pymastery.core.grading import GradeResult
 from pymastery.core.model import MultipleChoice, Option, Section, SectionContent
 from pymastery.core.render import render_markdown
+from pymastery.core.warm_grader import WarmGrader
 from pymastery.web.learn.views import get_module, get_section
 from pymastery.web.progress import actions, grading_queue
 from pymastery.web.progress.models import ExerciseAttempt, Submission
@@ -125,11 +127,17 @@ def submission_status(request: HttpRequest, submission_id: int) -> HttpResponse:
     return verdict(request, learner, section, content, result)
 
 
+@cache
+def warm_grader() -> WarmGrader:
+    """One per web process: pytest stays imported, each check is a fork (single-user mode)."""
+    return WarmGrader()
+
+
 def grade_source(content: SectionContent, source: str) -> GradeResult:
     with tempfile.TemporaryDirectory(prefix="pymastery-submission-") as folder:
         submission = Path(folder) / content.exercise.spec.file
         submission.write_text(source, encoding="utf-8")
-        return grade(content.exercise, submission)
+        return warm_grader().grade(content.exercise, submission)
 
 
 @require_POST
