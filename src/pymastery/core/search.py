@@ -137,23 +137,23 @@ class SearchIndex:
         return []
 
     def hits(self, expression: str, ranked: list[tuple[int, float]]) -> list[Hit]:
-        """Snippets cost more than ranking, so they are made for the winners only."""
+        """Snippets are cut in Python from the winners' text: FTS5's snippet() re-scans each
+        whole lesson and cost 10-180 ms a query, the ranking itself under 2 ms."""
         rowids = [rowid for rowid, _ in ranked]
         marks = ", ".join("?" * len(rowids))
-        snippets = dict(
+        pattern = highlight_pattern(expression)
+        texts = dict(
             self.connection.execute(
-                f"SELECT rowid, snippet(body, 0, '[', ']', '…', 12) FROM body "
-                f"WHERE body MATCH ? AND rowid IN ({marks})",
-                (expression, *rowids),
+                f"SELECT rowid, content FROM body WHERE rowid IN ({marks})", rowids
             )
         )
-        for rowid, snippet in self.connection.execute(
-            f"SELECT rowid, snippet(outline, 1, '[', ']', '…', 12) FROM outline "
-            f"WHERE outline MATCH ? AND rowid IN ({marks})",
-            (expression, *rowids),
-        ):
-            if not snippets.get(rowid):
-                snippets[rowid] = snippet
+        outlines = {
+            row[0]: " ".join(row[1:])
+            for row in self.connection.execute(
+                f"SELECT rowid, title, subtopics, headings FROM outline WHERE rowid IN ({marks})",
+                rowids,
+            )
+        }
         details = {
             row[0]: row[1:]
             for row in self.connection.execute(
@@ -167,12 +167,46 @@ class SearchIndex:
                 title,
                 module,
                 score,
-                " ".join((snippets.get(rowid) or "").split()),
+                snippet(texts.get(rowid) or "", pattern)
+                or snippet(outlines.get(rowid) or "", pattern),
                 bool(planned),
             )
             for rowid, score in ranked
             for key, title, module, planned in [details[rowid]]
         ]
+
+
+SNIPPET_WORDS = 12
+
+
+def highlight_pattern(expression: str) -> re.Pattern[str]:
+    """Words that match the query's terms, roughly as the porter stemmer does: a term's stem
+    followed by any ending ("cancel" marks "cancelled" and "cancellation")."""
+    terms = re.findall(r'"([^"]+)"', expression)
+    parts = []
+    for term in terms:
+        if len(term) <= 3:  # "n", "1", "orm": whole words only
+            parts.append(re.escape(term) + r"\b")
+        else:
+            parts.append(re.escape(term[: max(4, len(term) - 2)]) + r"\w*")
+    return re.compile(r"\b(?:" + "|".join(parts) + r")", re.IGNORECASE)
+
+
+def snippet(text: str, pattern: re.Pattern[str]) -> str:
+    """About a dozen words around the first match, matches in [brackets], … where cut."""
+    match = pattern.search(text)
+    if match is None:
+        return ""
+    start = max(text.rfind(" ", 0, match.start()), text.rfind("\n", 0, match.start())) + 1
+    preceding = text[max(0, start - 20 * SNIPPET_WORDS) : start].split()
+    following = text[start : start + 40 * SNIPPET_WORDS].split()
+    before = preceding[len(preceding) - SNIPPET_WORDS // 2 :] if preceding else []
+    after = following[:SNIPPET_WORDS]
+    window = " ".join([*before, *after])
+    marked = pattern.sub(lambda found: f"[{found.group(0)}]", window)
+    opening = "…" if len(before) < len(preceding) or start > 20 * SNIPPET_WORDS else ""
+    closing = "…" if len(after) < len(following) or start + 40 * SNIPPET_WORDS < len(text) else ""
+    return f"{opening}{marked}{closing}"
 
 
 def open_index(root: Path, cache_folder: Path) -> SearchIndex:
