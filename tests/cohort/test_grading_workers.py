@@ -214,3 +214,25 @@ def test_without_a_broker_check_explains_instead_of_running_code() -> None:
         response = client.post(f"/sections/{KEY}/exercise/check", {"source": "x = 1\n"})
     assert "Checking is not available on this server yet" in response.content.decode()
     assert not Submission.objects.exists()
+
+
+def test_a_submission_the_broker_lost_is_sent_again_while_the_learner_waits(
+    start_worker: Callable[..., subprocess.Popen[bytes]],
+) -> None:
+    import redis
+
+    learner = User.objects.create_user("annie")
+    client = Client()
+    client.force_login(learner)
+    with override_settings(PYMASTERY_GRADING_LEASE=1):
+        client.post(f"/sections/{KEY}/exercise/check", {"source": solution()})
+        broker = redis.Redis.from_url(settings.PYMASTERY_GRADING_BROKER)
+        broker.delete(settings.CELERY_TASK_DEFAULT_QUEUE)  # Redis restarted: the message is gone
+        broker.close()
+        submission = Submission.objects.get(learner=learner)
+        start_worker("after-the-restart")
+        time.sleep(1.5)
+        page = client.get(f"/submissions/{submission.pk}/").content.decode()
+        assert "Queued for grading" in page, "the poll finds it still queued and sends it again"
+        wait_for(lambda: state(submission) == "done", 90, "the re-sent task was graded")
+    assert ExerciseAttempt.objects.filter(learner=learner).count() == 1

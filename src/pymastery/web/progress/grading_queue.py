@@ -37,6 +37,28 @@ def submit(learner: User, section: str, source: str) -> Submission:
     return submission
 
 
+def resend_if_lost(submission: Submission) -> bool:
+    """Send the grading task again when the submission looks forgotten: still queued, or claimed
+    by a worker whose lease ran out, and nothing sent for a lease's length. A broker that lost
+    its messages (Redis keeps none on disk here) then costs a delay, not a submission; sending
+    twice is safe because claiming is exclusive."""
+    from pymastery.workers.tasks import grade_submission
+
+    now = timezone.now()
+    lease = timedelta(seconds=settings.PYMASTERY_GRADING_LEASE)
+    stale = Q(state=Submission.State.QUEUED) | Q(
+        state=Submission.State.RUNNING, claimed_at__lt=now - lease
+    )
+    resent = (
+        Submission.objects.filter(pk=submission.pk, sent_at__lt=now - lease)
+        .filter(stale)
+        .update(sent_at=now)
+    )
+    if resent:
+        grade_submission.delay(submission.pk)
+    return bool(resent)
+
+
 @dataclass(frozen=True)
 class Claim:
     submission: Submission

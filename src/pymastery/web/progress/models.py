@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 
 
 class ExerciseAttempt(models.Model):
@@ -140,6 +141,7 @@ class Submission(models.Model):
         ExerciseAttempt, null=True, blank=True, on_delete=models.SET_NULL, related_name="submission"
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(default=timezone.now)  # the grading task last sent
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
