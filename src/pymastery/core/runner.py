@@ -30,9 +30,18 @@ class ExampleRun:
         return self.exit_code is None
 
 
-# Variables that change what tools print: pytest stops truncating its summary under CI, and
-# terminal-aware output follows COLUMNS. Examples run as in a plain 80-column terminal.
-UNSTABLE_VARIABLES = ("CI", "BUILD_NUMBER", "PYTHONSTARTUP", "FORCE_COLOR", "NO_COLOR")
+# Variables that change what examples do: pytest stops truncating its summary under CI,
+# terminal-aware output follows COLUMNS, and Celery sets Django up in its workers when it sees
+# DJANGO_SETTINGS_MODULE (our test run's settings, which an example cannot import). Examples run
+# as standalone programs in a plain 80-column terminal.
+UNSTABLE_VARIABLES = (
+    "CI",
+    "BUILD_NUMBER",
+    "PYTHONSTARTUP",
+    "FORCE_COLOR",
+    "NO_COLOR",
+    "DJANGO_SETTINGS_MODULE",
+)
 
 
 def example_environment(worker: int | None = None) -> dict[str, str]:
