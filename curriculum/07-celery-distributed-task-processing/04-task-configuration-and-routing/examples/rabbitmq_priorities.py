@@ -33,7 +33,8 @@ app.conf.update(
     task_queues=[invoices],
     task_default_queue=invoices.name,
     task_default_exchange=NS,
-    task_ignore_result=True, broker_transport_options={"confirm_publish": True},
+    task_ignore_result=True,
+    broker_transport_options={"confirm_publish": True},  # publish returns once RabbitMQ has it
     worker_prefetch_multiplier=1,  # with 4, a new priority-9 task waits behind 4 reserved ones
     worker_enable_remote_control=False,
 )
