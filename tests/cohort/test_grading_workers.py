@@ -55,16 +55,23 @@ def start_worker(tmp_path: Path) -> Iterator[Callable[..., subprocess.Popen[byte
     started: list[subprocess.Popen[bytes]] = []
 
     def start(
-        name: str, redelivery: int = 120, lease: int = 90, sandbox: bool = False
+        name: str,
+        redelivery: int = 120,
+        lease: int = 90,
+        sandbox: bool = False,
+        beat: bool = False,
     ) -> subprocess.Popen[bytes]:
+        beat_options = ["--beat", "--schedule", str(tmp_path / f"{name}.beat")] if beat else []
         with (tmp_path / f"{name}.log").open("wb") as log:
-            return launch(name, worker_environment(redelivery, lease, sandbox), log)
+            return launch(name, worker_environment(redelivery, lease, sandbox), log, beat_options)
 
-    def launch(name: str, env: dict[str, str], log: IO[bytes]) -> subprocess.Popen[bytes]:
+    def launch(
+        name: str, env: dict[str, str], log: IO[bytes], options: list[str]
+    ) -> subprocess.Popen[bytes]:
         worker = subprocess.Popen(
             [CELERY, "-A", "pymastery.workers", "worker", "--concurrency", "1",
              "--hostname", f"{name}@%h", "--without-gossip", "--without-mingle",
-             "--loglevel", "INFO"],
+             "--loglevel", "INFO", *options],
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -235,4 +242,24 @@ def test_a_submission_the_broker_lost_is_sent_again_while_the_learner_waits(
         page = client.get(f"/submissions/{submission.pk}/").content.decode()
         assert "Queued for grading" in page, "the poll finds it still queued and sends it again"
         wait_for(lambda: state(submission) == "done", 90, "the re-sent task was graded")
+    assert ExerciseAttempt.objects.filter(learner=learner).count() == 1
+
+
+def test_beat_sends_a_lost_submission_again_with_nobody_watching(
+    start_worker: Callable[..., subprocess.Popen[bytes]],
+) -> None:
+    import redis
+
+    learner = User.objects.create_user("brook")
+    client = Client()
+    client.force_login(learner)
+    client.post(f"/sections/{KEY}/exercise/check", {"source": solution()})
+    broker = redis.Redis.from_url(settings.PYMASTERY_GRADING_BROKER)
+    broker.delete(settings.CELERY_TASK_DEFAULT_QUEUE)  # the message is gone; no page polls
+    broker.close()
+    submission = Submission.objects.get(learner=learner)
+    start_worker("with-beat", lease=1, beat=True)
+    wait_for(lambda: state(submission) == "done", 90, "beat's sweep re-sent it and it was graded")
+    submission.refresh_from_db()
+    assert submission.sent_at > submission.created_at, "graded because the sweep sent it again"
     assert ExerciseAttempt.objects.filter(learner=learner).count() == 1

@@ -125,6 +125,14 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": env_int("PYMASTERY_GRADING_REDELIVERY_SECONDS", 120)
 }
 
+# Celery Beat (one process per site) sweeps for submissions that were lost, every lease.
+CELERY_BEAT_SCHEDULE = {
+    "resend-lost-submissions": {
+        "task": "pymastery.workers.tasks.resend_lost_submissions",
+        "schedule": float(PYMASTERY_GRADING_LEASE),
+    }
+}
+
 # FSRS spreads due dates a little so cards learned together are not all due together.
 PYMASTERY_REVIEW_FUZZ = env_bool("PYMASTERY_REVIEW_FUZZ", True)
 

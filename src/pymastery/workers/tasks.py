@@ -37,3 +37,14 @@ def grade_submission(self: Task[[int], str], submission_id: int) -> str:
     recorded = grading_queue.finish(claim, result)
     logger.info("submission %s: %s (%s)", submission_id, result.status, worker)
     return result.status if recorded else "overtaken"
+
+
+@shared_task(ignore_result=True)
+def resend_lost_submissions() -> int:
+    """Celery Beat's sweep: queue again every submission the broker lost or a dead worker held."""
+    from pymastery.web.progress import grading_queue
+
+    sent = grading_queue.resend_lost()
+    if sent:
+        logger.warning("re-sent %d lost submissions", sent)
+    return sent

@@ -12,13 +12,13 @@ from __future__ import annotations
 import secrets
 import tempfile
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
 from pymastery.core.grading import GradeResult, grade
@@ -37,26 +37,41 @@ def submit(learner: User, section: str, source: str) -> Submission:
     return submission
 
 
-def resend_if_lost(submission: Submission) -> bool:
-    """Send the grading task again when the submission looks forgotten: still queued, or claimed
-    by a worker whose lease ran out, and nothing sent for a lease's length. A broker that lost
-    its messages (Redis keeps none on disk here) then costs a delay, not a submission; sending
-    twice is safe because claiming is exclusive."""
-    from pymastery.workers.tasks import grade_submission
-
-    now = timezone.now()
+def lost_submissions(now: datetime) -> QuerySet[Submission]:
+    """Submissions that look forgotten: still queued, or claimed by a worker whose lease ran out,
+    and nothing sent for a lease's length. A broker that lost its messages (Redis keeps none on
+    disk here) then costs a delay, not a submission; sending twice is safe because claiming is
+    exclusive."""
     lease = timedelta(seconds=settings.PYMASTERY_GRADING_LEASE)
     stale = Q(state=Submission.State.QUEUED) | Q(
         state=Submission.State.RUNNING, claimed_at__lt=now - lease
     )
-    resent = (
-        Submission.objects.filter(pk=submission.pk, sent_at__lt=now - lease)
-        .filter(stale)
-        .update(sent_at=now)
-    )
+    return Submission.objects.filter(stale, sent_at__lt=now - lease)
+
+
+def resend_if_lost(submission: Submission) -> bool:
+    """Send the grading task again if this submission is lost (see `lost_submissions`)."""
+    from pymastery.workers.tasks import grade_submission
+
+    now = timezone.now()
+    resent = lost_submissions(now).filter(pk=submission.pk).update(sent_at=now)
     if resent:
         grade_submission.delay(submission.pk)
     return bool(resent)
+
+
+def resend_lost() -> int:
+    """Send the grading task again for every lost submission; what Celery Beat runs, so that a
+    submission nobody is watching is graded too. Returns how many were sent."""
+    from pymastery.workers.tasks import grade_submission
+
+    now = timezone.now()
+    sent = 0
+    for submission_id in lost_submissions(now).values_list("pk", flat=True):
+        if lost_submissions(now).filter(pk=submission_id).update(sent_at=now):
+            grade_submission.delay(submission_id)
+            sent += 1
+    return sent
 
 
 @dataclass(frozen=True)
