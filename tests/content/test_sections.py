@@ -1,4 +1,5 @@
-"""Every written section, proven the way `pymastery verify` proves it, against real services."""
+"""Every written section and capstone, proven the way `pymastery verify` proves them, against
+real services."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import pytest
 
 from pymastery.core import services, verify
 from pymastery.core.loader import load_catalog
-from pymastery.core.model import Section, SectionContent
+from pymastery.core.model import Project, Section, SectionContent
 from tests.conftest import PROJECT
 
 pytestmark = [pytest.mark.content, pytest.mark.services]
@@ -33,6 +34,11 @@ def services_ready() -> None:
     )
     blocked = services.prepare(needed)
     assert not blocked, "\n".join(blocked)
+
+
+def written_projects() -> list[Project]:
+    catalog, _ = load_catalog()
+    return list(catalog.projects)
 
 
 def content_of(section: Section) -> SectionContent:
@@ -62,3 +68,12 @@ def test_examples_and_solutions_are_ruff_and_mypy_strict_clean(section: Section)
         for finding in findings.get(path, [])
     ]
     assert not problems, "\n".join(problems)
+
+
+@pytest.mark.parametrize("project", written_projects(), ids=lambda p: f"capstone-{p.spec.capstone}")
+def test_capstone_reference_passes_its_acceptance_suite_and_the_starter_fails(
+    project: Project,
+) -> None:
+    report = verify.verify_project(project, PROJECT)
+    failures = [f"{c.name}: " + "\n".join(c.details) for c in report.checks if not c.ok]
+    assert not failures, "\n\n".join(failures)
