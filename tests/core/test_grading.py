@@ -152,3 +152,18 @@ def test_the_grade_command_prints_the_result_document(tmp_path: Path) -> None:
     assert document["version"] == 3 and document["status"] == "error"
     assert "SyntaxError" in document["message"]
     assert document["tests"] == []
+
+
+def test_graded_code_runs_without_our_django_settings(
+    exercise: Exercise, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DJANGO_SETTINGS_MODULE", "pymastery.web.settings")
+    reads_settings = (
+        "import os\n\n"
+        "def invoice_total(lines: list[int]) -> int:\n"
+        "    if any(line < 0 for line in lines):\n"
+        "        raise ValueError('negative line')\n"
+        "    return sum(lines) + len(os.environ.get('DJANGO_SETTINGS_MODULE', ''))\n"
+    )
+    result = submit(exercise, tmp_path, reads_settings)
+    assert result.status == "pass", "a Celery worker a learner starts would otherwise load Django"

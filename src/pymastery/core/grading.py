@@ -25,6 +25,7 @@ from pydantic import BaseModel
 from pymastery.core import services
 from pymastery.core.model import Exercise, Grading
 from pymastery.core.pytest_results import RESULTS_VARIABLE
+from pymastery.core.runner import UNSTABLE_VARIABLES
 from pymastery.core.sandbox import channel, policy, supervisor
 
 TIME_LIMIT_SECONDS = 30.0
@@ -114,8 +115,7 @@ def run_pytest(
 ) -> GradeResult:
     """pytest in a child process with our results plugin; every failure becomes a result."""
     results_file = workdir / ".results.json"
-    env = dict(os.environ)
-    env.update(pytest_environment(results_file, worker))
+    env = pytest_environment(results_file, worker)
     isolation = ["-I"]
     if python_path is not None:
         env["PYTHONPATH"] = str(python_path)
@@ -139,8 +139,10 @@ def run_pytest(
 
 
 def pytest_environment(results_file: Path, worker: int | None) -> dict[str, str]:
-    """What a grading run adds to the environment: services, the results file, no plugins."""
-    env = services.environment(worker)
+    """A grading run's environment: ours without what changes a program's behaviour (the same
+    variables examples run without), plus services, the results file and no plugins."""
+    env = {k: v for k, v in os.environ.items() if k not in UNSTABLE_VARIABLES}
+    env.update(services.environment(worker))
     env[RESULTS_VARIABLE] = str(results_file)
     env["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
     env["PYTHONDONTWRITEBYTECODE"] = "1"

@@ -32,8 +32,9 @@ class ExampleRun:
 
 # Variables that change what examples do: pytest stops truncating its summary under CI,
 # terminal-aware output follows COLUMNS, and Celery sets Django up in its workers when it sees
-# DJANGO_SETTINGS_MODULE (our test run's settings, which an example cannot import). Examples run
-# as standalone programs in a plain 80-column terminal.
+# DJANGO_SETTINGS_MODULE (our test run's or web app's settings, which an example cannot import).
+# Examples run as standalone programs in a plain 80-column terminal; graded code runs without
+# these variables too.
 UNSTABLE_VARIABLES = (
     "CI",
     "BUILD_NUMBER",

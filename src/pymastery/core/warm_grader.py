@@ -141,7 +141,7 @@ class WarmGrader:
         self, workdir: Path, targets: list[str], time_limit: float, worker: int | None
     ) -> GradeResult:
         results_file = workdir / ".results.json"
-        env = {**os.environ, **grading.pytest_environment(results_file, worker)}
+        env = grading.pytest_environment(results_file, worker)
         request = {
             "workdir": str(workdir),
             "args": grading.pytest_arguments(workdir, targets),
