@@ -1,0 +1,146 @@
+"""A backend-neutral enqueue interface for moving billing jobs from Huey to Dramatiq.
+
+The application calls run_cutover() (in production: one enqueue() per request) and never
+imports a queue library. Both libraries run in memory here, with no broker: Huey in
+immediate mode (MemoryHuey runs a task the moment it is enqueued) and Dramatiq on its
+StubBroker with a real in-process Worker.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from typing import Any, Protocol
+
+import dramatiq
+from dramatiq.brokers.stub import StubBroker
+from huey import MemoryHuey  # type: ignore[import-untyped]  # huey ships no type hints
+
+QUEUE = "billing"
+EFFECTS: list[str] = []  # what the outside world saw: emails sent, PDFs stored
+DONE: set[str] = set()  # idempotency keys already applied (a unique index in production)
+SKIPPED: list[str] = []  # keys whose duplicate delivery did nothing
+
+
+def send_receipt(order_id: int, email: str) -> str:
+    return f"receipt for order {order_id} to {email}"
+
+
+def render_invoice(order_id: int) -> str:
+    return f"invoice pdf for order {order_id}"
+
+
+JOBS: dict[str, Callable[..., str]] = {
+    "send_receipt": send_receipt,
+    "render_invoice": render_invoice,
+}
+
+
+def apply_once(job: str, key: str, payload: dict[str, Any]) -> None:
+    """Run JOBS[job](**payload) and record its effect, unless `key` was already applied.
+
+    A key seen before is appended to SKIPPED instead, so a second delivery is harmless.
+    """
+    if key in DONE:
+        SKIPPED.append(key)
+        return
+    EFFECTS.append(JOBS[job](**payload))
+    DONE.add(key)
+
+
+# Each library gets the same plain function under the same name (given, do not change).
+broker = StubBroker()
+broker.emit_after("process_boot")
+# max_retries=0: a job that raises is dead-lettered at once, and broker.join() re-raises its
+# exception, instead of Dramatiq's default of 20 retries from a 15 s backoff.
+dramatiq_apply = dramatiq.actor(
+    actor_name="apply_once", queue_name=QUEUE, broker=broker, max_retries=0
+)(apply_once)
+huey = MemoryHuey("billing", immediate=True)
+huey_apply = huey.task(name="apply_once")(apply_once)
+_worker: dramatiq.Worker | None = None
+
+
+def dramatiq_worker() -> dramatiq.Worker:
+    """One in-process Worker (one thread), started on first use and kept running."""
+    global _worker
+    if _worker is None:
+        _worker = dramatiq.Worker(broker, worker_threads=1, worker_timeout=50)
+        _worker.start()
+    return _worker
+
+
+def bucket(job: str, key: str) -> int:
+    """A stable bucket 0-99: the first 8 bytes of sha256("<job>:<key>"), big-endian, mod 100."""
+    digest = hashlib.sha256(f"{job}:{key}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") % 100
+
+
+def choose_system(job: str, key: str, rollout: dict[str, int]) -> str:
+    """Return "dramatiq" if bucket(job, key) < rollout.get(job, 0), else "huey".
+
+    Raises ValueError for a job not in JOBS or a percentage outside 0-100.
+    """
+    if job not in JOBS:
+        raise ValueError(f"unknown job {job!r}; known jobs: {sorted(JOBS)}")
+    percent = rollout.get(job, 0)
+    if not 0 <= percent <= 100:
+        raise ValueError(f"rollout for {job!r} must be 0-100, got {percent}")
+    return "dramatiq" if bucket(job, key) < percent else "huey"
+
+
+class TaskQueue(Protocol):
+    """The whole interface the application sees; one adapter per queue library."""
+
+    def enqueue(self, job: str, key: str, payload: dict[str, Any]) -> None: ...
+
+    def drain(self) -> None: ...
+
+
+class HueyQueue:
+    """The old system: enqueueing runs the task at once (immediate mode)."""
+
+    def enqueue(self, job: str, key: str, payload: dict[str, Any]) -> None:
+        huey_apply(job, key, payload)
+
+    def drain(self) -> None:
+        """Nothing is ever pending in immediate mode."""
+
+
+class DramatiqQueue:
+    """The new system: messages wait on the stub broker until drain() runs a worker."""
+
+    def enqueue(self, job: str, key: str, payload: dict[str, Any]) -> None:
+        dramatiq_apply.send(job, key, payload)
+
+    def drain(self) -> None:
+        """Wait until the queue is empty and the worker has finished what it took."""
+        worker = dramatiq_worker()
+        broker.join(QUEUE)
+        worker.join()
+
+
+def run_cutover(requests: list[dict[str, Any]], rollout: dict[str, int]) -> dict[str, Any]:
+    """Route every request, run both systems, and report what happened.
+
+    Each request is {"job": str, "key": str, "payload": dict} and may carry "replay": true,
+    which also enqueues it on the other system (a replay tool, or a dual write gone wrong).
+    Returns {"routed": {"huey": n, "dramatiq": n}, "effects": sorted list, "skipped": n}.
+    Every job is validated before anything is enqueued; state starts empty on every call.
+    """
+    EFFECTS.clear()
+    DONE.clear()
+    SKIPPED.clear()
+    systems: dict[str, TaskQueue] = {"huey": HueyQueue(), "dramatiq": DramatiqQueue()}
+    targets = [choose_system(r["job"], r["key"], rollout) for r in requests]
+    routed = {"huey": 0, "dramatiq": 0}
+    for request, target in zip(requests, targets, strict=True):
+        names = [target]
+        if request.get("replay"):
+            names.append("dramatiq" if target == "huey" else "huey")
+        for name in names:
+            systems[name].enqueue(request["job"], request["key"], request["payload"])
+        routed[target] += 1
+    for system in systems.values():
+        system.drain()
+    return {"routed": routed, "effects": sorted(EFFECTS), "skipped": len(SKIPPED)}
