@@ -13,6 +13,8 @@ from typing import Any
 import pytest
 import yaml
 
+from pymastery.core.loader import load_catalog
+from pymastery.core.render import render_lesson
 from tests.conftest import Learner
 
 PROBLEM_LINE = re.compile(r"^(?P<file>[^:\n]+):(?P<line>\d+): (?P<message>.+)$")
@@ -249,3 +251,37 @@ def test_unchanged_sections_keep_their_problems_and_edited_ones_are_checked_agai
     assert any("Row caching" in message for _, _, message in found), (
         "a changed plan entry re-checks the section's coverage"
     )
+
+
+def test_a_configuration_file_is_shown_only_when_an_example_checks_it(
+    learner: Learner, curriculum_copy: Path
+) -> None:
+    section = curriculum_copy / SECTION_1
+    (section / "examples" / "pgbouncer.ini").write_text(
+        "[pgbouncer]\npool_mode = transaction\ndefault_pool_size = 20\n", encoding="utf-8"
+    )
+    edit(
+        section / "lesson.md",
+        "## Common pitfalls",
+        "```ini file=pgbouncer.ini lines=2-3\n```\n\n## Common pitfalls",
+    )
+    found = problems(learner, curriculum_copy)
+    assert [message for _, _, message in found] == [
+        "examples/pgbouncer.ini is shown but no example names it: an example must parse and "
+        "check it, so that CI proves what the learner reads"
+    ], found
+    example = next((section / "examples").glob("*.py"))
+    example.write_text(
+        example.read_text(encoding="utf-8") + "\n# pool settings: see pgbouncer.ini\n",
+        encoding="utf-8",
+    )
+    assert problems(learner, curriculum_copy) == []
+    lesson = learner.run("read", "5.1", "--root", str(curriculum_copy))
+    assert "pool_mode = transaction" in lesson.stdout
+    assert "# pgbouncer.ini" in lesson.stdout
+    catalog, _ = load_catalog(curriculum_copy)
+    shown = catalog.section("5.1")
+    assert shown is not None and shown.content is not None
+    page = render_lesson(shown.content).html
+    assert "pgbouncer.ini, lines 2–3" in page, "the web lesson captions the file and its lines"
+    assert "default_pool_size" in page and "[pgbouncer]" not in page

@@ -113,9 +113,13 @@ def lesson(section: Section) -> None:
     includes = outline(text).includes
     for include in reversed(includes):
         example = content.example(include.target)
-        if example is None:
+        supporting = content.supporting_file(include.target) if include.kind == "file" else None
+        if supporting is not None:
+            body = slice_lines(supporting.read_text(encoding="utf-8"), include.lines)
+            fence = f"```{include.language}\n# {supporting.name}\n{body.rstrip()}\n```"
+        elif example is None:
             continue
-        if include.kind == "file":
+        elif include.kind == "file":
             body = slice_lines(
                 content.example_path(example).read_text(encoding="utf-8"), include.lines
             )

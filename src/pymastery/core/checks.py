@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from functools import cached_property
 from pathlib import Path
 
-from pymastery.core.lesson import PARTS, outline
+from pymastery.core.lesson import PARTS, Include, outline
 from pymastery.core.model import (
     Catalog,
     DiscussionKind,
@@ -123,26 +123,33 @@ def check_lesson(content: SectionContent, plan: SectionPlan, problems: Problems)
                 f"the {include.kind} itself, never a copy",
             )
         example = content.example(include.target)
+        supporting = content.supporting_file(include.target) if include.kind == "file" else None
+        if supporting is not None:
+            if not any(
+                supporting.name in (examples_folder / reader.file).read_text(errors="replace")
+                for reader in content.spec.examples
+                if (examples_folder / reader.file).is_file()
+            ):
+                problems.add(
+                    path,
+                    include.line,
+                    f"examples/{supporting.name} is shown but no example names it: an example "
+                    "must parse and check it, so that CI proves what the learner reads",
+                )
+            included_lines += included_line_count(supporting, include, path, problems)
+            continue
         if example is None or not include.target.endswith(".py"):
             problems.add(
                 path,
                 include.line,
-                f"{include.kind}={include.target} names no example in section.yaml",
+                f"{include.kind}={include.target} names no example in section.yaml "
+                "(nor a configuration file in examples/)",
             )
             continue
         shown[example.file].add(include.kind)
         source = examples_folder / example.file
         if include.kind == "file" and source.is_file():
-            total = len(source.read_text(encoding="utf-8", errors="replace").splitlines())
-            if include.lines is not None and include.lines[1] > total:
-                problems.add(
-                    path,
-                    include.line,
-                    f"lines={include.lines[0]}-{include.lines[1]} "
-                    f"is past the end of {example.file} ({total} lines)",
-                )
-            first, last = include.lines or (1, total)
-            included_lines += min(last, total) - first + 1
+            included_lines += included_line_count(source, include, path, problems)
     for example in content.spec.examples:
         for kind, how in (("file", "```python file="), ("output", "```text output=")):
             if kind not in shown[example.file]:
@@ -228,6 +235,20 @@ def check_examples(content: SectionContent, problems: Problems) -> None:
                 )
             elif child.suffix == ".out" and f"{child.stem}.py" not in declared:
                 problems.add(child, 1, "recorded output of no declared example")
+
+
+def included_line_count(source: Path, include: Include, lesson: Path, problems: Problems) -> int:
+    """How many of the file's lines the include shows; a range past its end is a problem."""
+    total = len(source.read_text(encoding="utf-8", errors="replace").splitlines())
+    if include.lines is not None and include.lines[1] > total:
+        problems.add(
+            lesson,
+            include.line,
+            f"lines={include.lines[0]}-{include.lines[1]} "
+            f"is past the end of {source.name} ({total} lines)",
+        )
+    first, last = include.lines or (1, total)
+    return min(last, total) - first + 1
 
 
 def check_python_syntax(path: Path, problems: Problems) -> ast.Module | None:

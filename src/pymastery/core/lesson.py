@@ -31,6 +31,7 @@ class Include:
     target: str
     lines: tuple[int, int] | None
     body: str
+    language: str
 
 
 @dataclass(frozen=True)
@@ -78,7 +79,10 @@ def parse_include(info: str, line: int, body: str) -> Include | str | None:
         if not match or int(match[1]) < 1 or int(match[1]) > int(match[2]):
             return f"lines={attributes['lines']} is not a range like 12-40"
         span = (int(match[1]), int(match[2]))
-    return Include(line=line, kind=kind, target=attributes[kind], lines=span, body=body)
+    language = "" if "=" in words[0] else words[0]
+    return Include(
+        line=line, kind=kind, target=attributes[kind], lines=span, body=body, language=language
+    )
 
 
 def outline(text: str) -> LessonOutline:

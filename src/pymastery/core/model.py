@@ -211,6 +211,15 @@ class SectionContent(Frozen):
     def expected_output_path(self, example: ExampleSpec) -> Path:
         return self.folder / "examples" / f"{example.name}.out"
 
+    def supporting_file(self, name: str) -> Path | None:
+        """A file beside the examples that is not one (a systemd unit, a Kubernetes manifest:
+        configuration that cannot run here, which an example parses and checks instead). The
+        lesson includes it like an example's source."""
+        path = self.folder / "examples" / name
+        if "/" in name or path.suffix in {".py", ".out"} or not path.is_file():
+            return None
+        return path
+
 
 class Section(Frozen):
     module_number: int

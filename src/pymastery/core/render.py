@@ -141,6 +141,14 @@ def replace_fence(token: Token, content: SectionContent) -> None:
         token.content = code_block(token.content, language)
         return
     example = content.example(include.target)
+    supporting = content.supporting_file(include.target) if include.kind == "file" else None
+    if supporting is not None:
+        caption = supporting.name
+        if include.lines:
+            caption += f", lines {include.lines[0]}–{include.lines[1]}"
+        source = slice_lines(supporting.read_text(encoding="utf-8"), include.lines)
+        token.content = code_block(source, include.language, caption, ' data-kind="source"')
+        return
     if example is None:
         token.content = code_block(f"(missing example {include.target})", "text")
         return
