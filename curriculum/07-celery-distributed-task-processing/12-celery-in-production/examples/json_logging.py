@@ -17,6 +17,7 @@ import re
 import signal
 import sys
 import tempfile
+import time
 from typing import Any
 
 import redis
@@ -124,6 +125,17 @@ def run_worker(log_path: str) -> None:
     sys.exit(worker.exitcode or 0)
 
 
+def wait_for_line(log_path: str, text: str, timeout: float = 20) -> None:
+    """Wait until the worker's log holds a line containing text."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with open(log_path) as handle:
+            if text in handle.read():
+                return
+        time.sleep(0.05)
+    raise TimeoutError(f"the worker never logged {text!r}")
+
+
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     store = redis.Redis.from_url(REDIS_URL)
@@ -134,6 +146,9 @@ def main() -> None:
         worker.start()
         try:
             send_invoice.apply_async(("acme", 1042), task_id="inv-1042-send").get(timeout=20)
+            # The child stores the result before it logs "succeeded": without this wait, the
+            # main process's "received" line for the next task can land in the file first.
+            wait_for_line(log_path, "inv-1042-send] succeeded")
             result = charge_card.apply_async(("globex", 1043), task_id="inv-1043-charge")
             result.get(timeout=20, propagate=False)
         finally:
