@@ -121,7 +121,7 @@ def submission_status(request: HttpRequest, submission_id: int) -> HttpResponse:
     learner = learner_of(request)
     submission = get_object_or_404(Submission, pk=submission_id, learner=learner)
     if submission.state != Submission.State.DONE or submission.attempt is None:
-        grading_queue.resend_if_lost(submission)
+        grading_queue.resend_if_lost(submission.pk)
         return render(request, "learn/_submission.html", {"submission": submission})
     section, content = written_section(submission.section)
     result = GradeResult.model_validate(submission.attempt.result)

@@ -49,29 +49,22 @@ def lost_submissions(now: datetime) -> QuerySet[Submission]:
     return Submission.objects.filter(stale, sent_at__lt=now - lease)
 
 
-def resend_if_lost(submission: Submission) -> bool:
+def resend_if_lost(submission_id: int) -> bool:
     """Send the grading task again if this submission is lost (see `lost_submissions`)."""
     from pymastery.workers.tasks import grade_submission
 
     now = timezone.now()
-    resent = lost_submissions(now).filter(pk=submission.pk).update(sent_at=now)
-    if resent:
-        grade_submission.delay(submission.pk)
-    return bool(resent)
+    if not lost_submissions(now).filter(pk=submission_id).update(sent_at=now):
+        return False
+    grade_submission.delay(submission_id)
+    return True
 
 
 def resend_lost() -> int:
     """Send the grading task again for every lost submission; what Celery Beat runs, so that a
     submission nobody is watching is graded too. Returns how many were sent."""
-    from pymastery.workers.tasks import grade_submission
-
-    now = timezone.now()
-    sent = 0
-    for submission_id in lost_submissions(now).values_list("pk", flat=True):
-        if lost_submissions(now).filter(pk=submission_id).update(sent_at=now):
-            grade_submission.delay(submission_id)
-            sent += 1
-    return sent
+    lost = list(lost_submissions(timezone.now()).values_list("pk", flat=True))
+    return sum(resend_if_lost(submission_id) for submission_id in lost)
 
 
 @dataclass(frozen=True)
